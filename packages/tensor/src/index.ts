@@ -1,0 +1,28 @@
+export { DATA_TYPES, bytesPerElement, isDataType, typedArrayConstructor } from './dtype.js';
+export type { DataType, DataTypeMap } from './dtype.js';
+export { DTypeError, InvalidArgumentError, ShapeError, VasinkError } from './errors.js';
+export {
+  bfloat16ArrayToFloat32,
+  bfloat16BitsToFloat32,
+  float16ArrayToFloat32,
+  float16BitsToFloat32,
+  float32ArrayToBfloat16,
+  float32ArrayToFloat16,
+  float32ToBfloat16Bits,
+  float32ToFloat16Bits,
+} from './half.js';
+export { fromOrtTensor, toOrtTensor } from './ort.js';
+export type { OrtTensor } from './ort.js';
+export { assertDims, assertValidDims, offsetOf, sameDims, sizeOf, stridesOf } from './shape.js';
+export type { Dims } from './shape.js';
+export { assertDType, assertFinite, createTensor, fromFloat32, reshape, toFloat32, zeros } from './tensor.js';
+export type {
+  Bfloat16Tensor,
+  BoolTensor,
+  Float16Tensor,
+  Float32Tensor,
+  Int32Tensor,
+  Int64Tensor,
+  TypedTensor,
+  Uint8Tensor,
+} from './tensor.js';

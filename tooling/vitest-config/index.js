@@ -1,0 +1,19 @@
+// Shared vitest configuration: workspace packages resolve to their `src`
+// through the `@vasink/source` export condition, so tests never need a rebuild.
+import { defineConfig, mergeConfig } from 'vitest/config';
+
+const base = defineConfig({
+  resolve: { conditions: ['@vasink/source'] },
+  ssr: { resolve: { conditions: ['@vasink/source'] } },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
+
+/** Build a package's vitest config from the shared base. */
+export function vasinkVitestConfig(overrides = {}) {
+  return mergeConfig(base, overrides);
+}
