@@ -13,6 +13,8 @@ export {
 } from './half.js';
 export { fromOrtTensor, toOrtTensor } from './ort.js';
 export type { OrtTensor } from './ort.js';
+export { rowParamValue } from './row-param.js';
+export type { RowParam } from './row-param.js';
 export { assertDims, assertValidDims, offsetOf, sameDims, sizeOf, stridesOf } from './shape.js';
 export type { Dims } from './shape.js';
 export { assertDType, assertFinite, createTensor, fromFloat32, reshape, toFloat32, zeros } from './tensor.js';

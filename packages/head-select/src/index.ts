@@ -1,0 +1,2 @@
+export { IMAGE_ATTENTION_EPSILON, imageCentricRows } from './image-centric-rows.js';
+export type { ImageCentricRows, ImageCentricRowsOptions } from './image-centric-rows.js';

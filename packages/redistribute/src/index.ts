@@ -1,0 +1,2 @@
+export { redistributeAttention } from './redistribute-attention.js';
+export type { RedistributeOptions, Redistribution } from './redistribute-attention.js';

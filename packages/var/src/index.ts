@@ -1,0 +1,16 @@
+export {
+  DEFAULT_VAR_PRESET,
+  VAR_PRESETS,
+  VarConfigError,
+  fromOfficialCodeConvention,
+  isVarPresetName,
+  resolveVarConfig,
+  toOfficialCodeConvention,
+  validateVarConfig,
+  varLayerMask,
+  varParamsRow,
+} from './var-config.js';
+export type { VarConfig, VarConvention, VarLayerSpec, VarOptions, VarPresetName } from './var-config.js';
+export { eligibleQueries } from './eligible-queries.js';
+export { varLayerStep } from './var-layer-step.js';
+export type { VarLayerStep, VarLayerStepOptions } from './var-layer-step.js';
