@@ -9,3 +9,4 @@ export {
 export type { SinkDimProfile } from './sink-dim-profiles.js';
 export { findSinkDims } from './sink-dim-finder.js';
 export type { SinkDimEvidence, SinkDimProposal } from './sink-dim-finder.js';
+export { emitSinkFlags, emitSinkScore } from './sink-score-graph.js';

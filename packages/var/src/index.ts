@@ -14,3 +14,5 @@ export type { VarConfig, VarConvention, VarLayerSpec, VarOptions, VarPresetName 
 export { eligibleQueries } from './eligible-queries.js';
 export { varLayerStep } from './var-layer-step.js';
 export type { VarLayerStep, VarLayerStepOptions } from './var-layer-step.js';
+export { emitVarLayer, emitVarShared } from './var-layer-step-graph.js';
+export type { VarGraphInputs, VarLayerGraph, VarShared } from './var-layer-step-graph.js';

@@ -2,6 +2,7 @@
 // BOS, text, an image span per row, sinks planted in the hidden state, causal
 // softmax attention biased toward sinks. Deterministic from a seed.
 import { type Float32Tensor, type Uint8Tensor, createTensor } from '@vasink/tensor';
+import { seededRandom } from '@vasink/test-utils';
 import { eligibleQueries } from '../src/eligible-queries.js';
 
 export const HIDDEN = 64;
@@ -26,23 +27,13 @@ export interface Scenario {
   planted: Uint8Array;
 }
 
-export function rng(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
-
 /**
  * A prefill (past = 0, detect) or decode (past > 0, queries = 1, flags carried)
  * step over `keys` tokens per row.
  */
 export function makeScenario(options: { seed: number; batch: number; heads: number; keys: number; phase: 'prefill' | 'decode' }): Scenario {
   const { seed, batch, heads, keys, phase } = options;
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const queries = phase === 'prefill' ? keys : 1;
   const past = keys - queries;
   const attentionMask = new Uint8Array(batch * keys);

@@ -1,0 +1,67 @@
+// Test helpers shared by the packages' suites (private: never published).
+import { type ModelProto, encodeModel } from '@vasink/onnx-graph';
+import { type TypedTensor, fromOrtTensor, toOrtTensor } from '@vasink/tensor';
+import * as ort from 'onnxruntime-node';
+
+/** A CPU onnxruntime session over a built model, fed and read as vasink tensors. */
+export interface ModelRunner {
+  run(feeds: Record<string, TypedTensor>): Promise<Record<string, TypedTensor>>;
+  release(): Promise<void>;
+}
+
+/** Create one session for a built model; run it many times. */
+export async function createModelRunner(model: ModelProto): Promise<ModelRunner> {
+  const session = await ort.InferenceSession.create(encodeModel(model), { executionProviders: ['cpu'] });
+  return {
+    async run(feeds) {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(tensor) as ort.Tensor;
+      const results = await session.run(ortFeeds);
+      const out: Record<string, TypedTensor> = {};
+      for (const [name, tensor] of Object.entries(results)) out[name] = fromOrtTensor(tensor);
+      return out;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Run a built model once in onnxruntime-node (CPU) and return its outputs as vasink tensors. */
+export async function runModel(
+  model: ModelProto,
+  feeds: Record<string, TypedTensor>,
+): Promise<Record<string, TypedTensor>> {
+  const runner = await createModelRunner(model);
+  try {
+    return await runner.run(feeds);
+  } finally {
+    await runner.release();
+  }
+}
+
+/**
+ * Largest relative error |a − e| / max(|e|, floor) over two arrays. `floor`
+ * turns the relative error into an absolute one for near-zero expectations
+ * (tiny probabilities), where relative error means nothing.
+ */
+export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-6): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} ≠ expected ${expected.length}`);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i] as number;
+    const e = expected[i] as number;
+    if (Number.isNaN(a) || Number.isNaN(e)) return Number.NaN;
+    worst = Math.max(worst, Math.abs(a - e) / Math.max(Math.abs(e), floor));
+  }
+  return worst;
+}
+
+/** Deterministic uniform [0, 1) generator (xorshift32). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
