@@ -1,0 +1,14 @@
+export { INDEX_FILE_NAME, SINGLE_FILE_NAME, openCheckpoint } from './checkpoint.js';
+export type { Checkpoint, CheckpointTensorInfo } from './checkpoint.js';
+export { createShardedCheckpointWriter, planShards, shardFileName, writeShardedCheckpoint } from './checkpoint-writer.js';
+export type { ShardedCheckpointLayout, ShardedCheckpointOptions, ShardedCheckpointWriter } from './checkpoint-writer.js';
+export { SAFETENSORS_DTYPES, isSafetensorsDType, readDataType, safetensorsDTypeBits, toSafetensorsDType } from './dtype.js';
+export type { SafetensorsDType } from './dtype.js';
+export { SafetensorsError } from './errors.js';
+export type { SafetensorsErrorDetails, SafetensorsErrorReason } from './errors.js';
+export { MAX_HEADER_BYTES } from './header.js';
+export type { SafetensorsHeader, SafetensorsTensorInfo } from './header.js';
+export { openSafetensors } from './reader.js';
+export type { SafetensorsFile } from './reader.js';
+export { createSafetensorsWriter, writeSafetensors } from './writer.js';
+export type { NamedTensors, SafetensorsWriter, TensorSpec } from './writer.js';
