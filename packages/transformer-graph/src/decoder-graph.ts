@@ -1,0 +1,201 @@
+import type { GraphBuilder, ModelProto, Value } from '@vasink/onnx-graph';
+import { GraphBuilder as Builder } from '@vasink/onnx-graph';
+import { type VarShared, emitVarLayer, emitVarShared } from '@vasink/var';
+import { type DecoderConfig, validateDecoderConfig } from './decoder-config.js';
+import { emitApplyRotary, emitRotaryTables } from './rope.js';
+import type { WeightStore } from './weight-store.js';
+
+/** How attention is computed. */
+export type DecoderAttention =
+  /** eager attention with the VAR step after every softmax (the product graph). */
+  | 'var'
+  /** eager attention without any VAR op: the baseline VAR-off must equal. */
+  | 'baseline';
+
+export interface DecoderGraphOptions {
+  config: DecoderConfig;
+  weights: WeightStore;
+  attention?: DecoderAttention;
+  /** Add per-layer VAR diagnostic outputs (a separate graph: costs nothing when not built). */
+  diagnostics?: boolean;
+  producerName?: string;
+}
+
+/** Most negative float32: masked logits stay finite, so fully padded rows give no NaN. */
+const MASKED = -3.4028234663852886e38;
+
+/** Names of the decoder graph's inputs and outputs (DESIGN §2 contract). */
+export const DECODER_IO = {
+  inputsEmbeds: 'inputs_embeds',
+  attentionMask: 'attention_mask',
+  positionIds: 'position_ids',
+  pastKey: (layer: number) => `past_key_values.${layer}.key`,
+  pastValue: (layer: number) => `past_key_values.${layer}.value`,
+  pastSinkFlags: 'past_sink_flags',
+  varDetect: 'var_detect',
+  varImageMask: 'var_image_mask',
+  varQueryMask: 'var_query_mask',
+  varParams: 'var_params',
+  varLayers: 'var_layers',
+  varSinkDims: 'var_sink_dims',
+  logits: 'logits',
+  presentKey: (layer: number) => `present.${layer}.key`,
+  presentValue: (layer: number) => `present.${layer}.value`,
+  presentSinkFlags: 'present_sink_flags',
+  diagnosticScore: (layer: number) => `var_score.${layer}`,
+  diagnosticSelected: (layer: number) => `var_selected.${layer}`,
+  diagnosticMoved: (layer: number) => `var_moved.${layer}`,
+  diagnosticAttention: (layer: number) => `var_attention.${layer}`,
+} as const;
+
+/**
+ * Build the decoder graph: one graph for prefill and decode with the KV cache
+ * as inputs/outputs, VAR inside (DESIGN §2). Weights stream in one tensor at a
+ * time through `weights`.
+ */
+export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<ModelProto> {
+  const config = validateDecoderConfig(options.config);
+  const { weights } = options;
+  const mode = options.attention ?? 'var';
+  const dtype = weights.dtype;
+  const io = DECODER_IO;
+  const g: GraphBuilder = new Builder({ name: 'decoder' });
+  const { hiddenSize: d, numHeads: heads, numKvHeads: kvHeads, headDim: hd, numLayers } = config;
+  const groups = heads / kvHeads;
+
+  const inputsEmbeds = g.input(io.inputsEmbeds, dtype, ['batch', 'new_tokens', d]);
+  const attentionMask = g.input(io.attentionMask, 'int64', ['batch', 'total_tokens']);
+  const positionIds =
+    config.rope.type === 'mrope'
+      ? g.input(io.positionIds, 'int64', [3, 'batch', 'new_tokens'])
+      : g.input(io.positionIds, 'int64', ['batch', 'new_tokens']);
+  const past = Array.from({ length: numLayers }, (_, l) => ({
+    key: g.input(io.pastKey(l), dtype, ['batch', kvHeads, 'past_tokens', hd]),
+    value: g.input(io.pastValue(l), dtype, ['batch', kvHeads, 'past_tokens', hd]),
+  }));
+  let shared: VarShared | undefined;
+  let pastSinkFlags: Value | undefined;
+  if (mode === 'var') {
+    pastSinkFlags = g.input(io.pastSinkFlags, 'uint8', [numLayers, 'batch', 'past_tokens']);
+    shared = emitVarShared(g, {
+      detect: g.input(io.varDetect, 'bool', []),
+      imageMask: g.input(io.varImageMask, 'uint8', ['batch', 'total_tokens']),
+      queryMask: g.input(io.varQueryMask, 'uint8', ['batch', 'new_tokens']),
+      params: g.input(io.varParams, 'float32', ['batch', 4]),
+      layers: g.input(io.varLayers, 'uint8', ['batch', numLayers]),
+      sinkDims: g.input(io.varSinkDims, 'int64', ['sink_dims']),
+      attentionMask,
+    });
+  }
+
+  // Shared per graph: shapes, the additive causal + padding mask, rotary tables.
+  const embedsShape = g.shape(inputsEmbeds);
+  const newTokens = g.shape(inputsEmbeds, { start: 1, end: 2 });
+  const totalTokens = g.shape(attentionMask, { start: 1, end: 2 });
+  const batchDim = g.shape(inputsEmbeds, { start: 0, end: 1 });
+  const scoresShape = g.concat([batchDim, g.ints([heads]), newTokens, totalTokens], 0);
+  const groupedScoresShape = g.concat([batchDim, g.ints([kvHeads, groups]), newTokens, totalTokens], 0);
+  const maskBias = g.scope('mask', () => {
+    const pastTokens = g.sub(totalTokens, newTokens);
+    const queryPositions = g.add(g.range(0, g.squeeze(newTokens, [0]), 1), pastTokens);
+    const keyPositions = g.range(0, g.squeeze(totalTokens, [0]), 1);
+    const causal = g.lessOrEqual(g.unsqueeze(keyPositions, [0]), g.unsqueeze(queryPositions, [1]));
+    const real = g.unsqueeze(g.cast(attentionMask, 'bool'), [1, 2]);
+    return g.where(g.and(g.unsqueeze(causal, [0, 1]), real), 0, MASKED);
+  });
+  const rotary = emitRotaryTables(g, config.rope, hd, positionIds);
+  const tables = dtype === 'float32' ? rotary : { cos: g.cast(rotary.cos, dtype), sin: g.cast(rotary.sin, dtype) };
+  const queryCount = shared ? g.reduceSum(g.cast(shared.queryMask, 'float32'), [1], true) : undefined;
+
+  const linear = async (x: Value, name: string, bias = false) => {
+    const w = await weights.load(g, `${name}.weight`);
+    const b = bias ? await weights.load(g, `${name}.bias`) : undefined;
+    return g.op('Gemm', [x, w, b], { transB: 1 }, { dtype });
+  };
+  const rmsNorm = async (x: Value, name: string) => {
+    const w = await weights.load(g, `${name}.weight`);
+    return g.scope(name, () => {
+      const wide = dtype === 'float32' ? x : g.cast(x, 'float32');
+      const variance = g.reduceMean(g.mul(wide, wide), [-1], true);
+      const normed = g.mul(wide, g.reciprocal(g.sqrt(g.add(variance, config.rmsNormEps))));
+      return g.mul(dtype === 'float32' ? normed : g.cast(normed, dtype), w);
+    });
+  };
+  // [batch·Q, n·hd] → [batch, n, Q, hd]
+  const tokensShape = g.slice(embedsShape, [0], [2]);
+  const splitHeads = (x: Value, n: number) => g.transpose(g.reshape(x, g.concat([tokensShape, g.ints([n, hd])], 0)), [0, 2, 1, 3]);
+
+  let hidden = g.reshape(inputsEmbeds, [-1, d]);
+  const presentFlags: Value[] = [];
+  for (let l = 0; l < numLayers; l++) {
+    const prefix = `layers.${l}`;
+    const normed = await rmsNorm(hidden, `${prefix}.input_layernorm`);
+    const q = splitHeads(await linear(normed, `${prefix}.self_attn.q_proj`, config.attentionBias), heads);
+    const k = splitHeads(await linear(normed, `${prefix}.self_attn.k_proj`, config.attentionBias), kvHeads);
+    const v = splitHeads(await linear(normed, `${prefix}.self_attn.v_proj`, config.attentionBias), kvHeads);
+    const oWeight = await weights.load(g, `${prefix}.self_attn.o_proj.weight`);
+    const attended = g.scope(`${prefix}.attention`, () => {
+      const qRot = emitApplyRotary(g, q, tables, hd);
+      const kRot = emitApplyRotary(g, k, tables, hd);
+      const keys = g.concat([(past[l] as { key: Value }).key, kRot], 2);
+      const values = g.concat([(past[l] as { value: Value }).value, v], 2);
+      g.output(keys, { name: io.presentKey(l), dtype, dims: ['batch', kvHeads, 'total_tokens', hd] });
+      g.output(values, { name: io.presentValue(l), dtype, dims: ['batch', kvHeads, 'total_tokens', hd] });
+      // Grouped-query attention without copying K/V: queries [b, kv, g, Q, hd] against keys [b, kv, 1, T, hd].
+      const grouped = g.reshape(g.mul(qRot, 1 / Math.sqrt(hd)), [0, kvHeads, groups, -1, hd]);
+      const keys5 = g.unsqueeze(keys, [2]);
+      const values5 = g.unsqueeze(values, [2]);
+      let scores = g.reshape(g.matMul(grouped, g.transpose(keys5, [0, 1, 2, 4, 3])), scoresShape);
+      if (dtype !== 'float32') scores = g.cast(scores, 'float32');
+      let probs = g.softmax(g.add(scores, maskBias), -1);
+      if (shared && pastSinkFlags) {
+        const flags = g.gather(pastSinkFlags, l, 0);
+        const layerHidden = g.reshape(dtype === 'float32' ? hidden : g.cast(hidden, 'float32'), embedsShape);
+        const step = emitVarLayer(g, shared, { layer: l, hidden: layerHidden, attention: probs, pastSinkFlags: flags });
+        probs = step.attention;
+        presentFlags.push(g.unsqueeze(step.sinkFlags, [0]));
+        if (options.diagnostics && queryCount) {
+          g.output(step.score, { name: io.diagnosticScore(l), dtype: 'float32', dims: ['batch', 'new_tokens'] });
+          g.output(g.cast(step.selected, 'uint8'), { name: io.diagnosticSelected(l), dtype: 'uint8', dims: ['batch', heads, 'new_tokens'] });
+          g.output(step.moved, { name: io.diagnosticMoved(l), dtype: 'float32', dims: ['batch', heads, 'new_tokens'] });
+          // Mean attention row of the step's eligible queries: [batch, heads, total_tokens].
+          const weightsPerQuery = g.reshape(g.cast(shared.queryMask, 'float32'), [0, 1, 1, -1]);
+          const summed = g.squeeze(g.matMul(weightsPerQuery, probs), [2]);
+          const mean = g.div(summed, g.unsqueeze(g.max(queryCount, 1), [2]));
+          g.output(mean, { name: io.diagnosticAttention(l), dtype: 'float32', dims: ['batch', heads, 'total_tokens'] });
+        }
+      }
+      if (dtype !== 'float32') probs = g.cast(probs, dtype);
+      const context = g.reshape(g.matMul(g.reshape(probs, groupedScoresShape), values5), [0, heads, -1, hd]);
+      return g.reshape(g.transpose(context, [0, 2, 1, 3]), [-1, heads * hd]);
+    });
+    hidden = g.add(hidden, g.op('Gemm', [attended, oWeight], { transB: 1 }, { dtype }));
+    const mlpIn = await rmsNorm(hidden, `${prefix}.post_attention_layernorm`);
+    const gate = await linear(mlpIn, `${prefix}.mlp.gate_proj`);
+    const up = await linear(mlpIn, `${prefix}.mlp.up_proj`);
+    const activated = g.mul(g.mul(gate, g.sigmoid(gate)), up);
+    hidden = g.add(hidden, await linear(activated, `${prefix}.mlp.down_proj`));
+  }
+
+  // Logits of the last position only.
+  const last = g.reshape(g.slice(g.reshape(hidden, embedsShape), [-1], [Infinity], [1]), [-1, d]);
+  const finalNormed = await rmsNorm(last, 'norm');
+  const head = await weights.load(g, config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight');
+  let logits = g.op('Gemm', [finalNormed, head], { transB: 1 }, { dtype });
+  if (dtype !== 'float32') logits = g.cast(logits, 'float32');
+  g.output(g.unsqueeze(logits, [1]), { name: io.logits, dtype: 'float32', dims: ['batch', 1, config.vocabSize] });
+  if (mode === 'var') {
+    g.output(g.concat(presentFlags, 0), { name: io.presentSinkFlags, dtype: 'uint8', dims: [numLayers, 'batch', 'total_tokens'] });
+  }
+  return g.build({ producerName: options.producerName ?? 'vasink', metadata: { 'vasink.attention': mode } });
+}
+
+/** The token-embedding graph: `input_ids [batch, tokens]` int64 → `inputs_embeds [batch, tokens, hidden]`. */
+export async function buildEmbeddingGraph(options: { config: DecoderConfig; weights: WeightStore }): Promise<ModelProto> {
+  const { config, weights } = options;
+  const g = new Builder({ name: 'embed_tokens' });
+  const ids = g.input('input_ids', 'int64', ['batch', 'tokens']);
+  const table = await weights.load(g, 'embed_tokens.weight');
+  g.output(g.gather(table, ids, 0), { name: 'inputs_embeds', dtype: weights.dtype, dims: ['batch', 'tokens', config.hiddenSize] });
+  return g.build({ producerName: 'vasink' });
+}

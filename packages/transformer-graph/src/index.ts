@@ -1,0 +1,10 @@
+export { DecoderConfigError, decoderWeightShapes, validateDecoderConfig } from './decoder-config.js';
+export type { DecoderConfig, RopeConfig } from './decoder-config.js';
+export { DECODER_IO, buildDecoderGraph, buildEmbeddingGraph } from './decoder-graph.js';
+export type { DecoderAttention, DecoderGraphOptions } from './decoder-graph.js';
+export { referenceDecoderStep } from './reference-decoder.js';
+export type { ReferenceDecoderStep, ReferenceDecoderStepOptions, ReferenceVarInputs } from './reference-decoder.js';
+export { emitApplyRotary, emitRotaryTables, inverseFrequencies, mropeComponents } from './rope.js';
+export { WeightStore } from './weight-store.js';
+export { WeightMismatchError, assertDecoderWeights, checkpointWeightSource, memoryWeightSource, readWeight } from './weights.js';
+export type { WeightNaming, WeightSource } from './weights.js';

@@ -1,0 +1,77 @@
+// A tiny random decoder with sinks planted in the embeddings, for parity tests.
+import { type Float32Tensor, type TypedTensor, createTensor } from '@vasink/tensor';
+import { seededRandom } from '@vasink/test-utils';
+import { type DecoderConfig, decoderWeightShapes } from '../src/decoder-config.js';
+
+export const SINK_DIM = 7;
+
+export function tinyConfig(overrides: Partial<DecoderConfig> = {}): DecoderConfig {
+  return {
+    hiddenSize: 64,
+    numLayers: 4,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 16,
+    intermediateSize: 96,
+    vocabSize: 50,
+    rmsNormEps: 1e-6,
+    rope: { type: 'default', theta: 10000 },
+    attentionBias: false,
+    tieWordEmbeddings: false,
+    ...overrides,
+  };
+}
+
+export function tinyWeights(config: DecoderConfig, seed = 1): Map<string, TypedTensor> {
+  const random = seededRandom(seed);
+  const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const weights = new Map<string, TypedTensor>();
+  for (const [name, shape] of decoderWeightShapes(config)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size);
+    const isNorm = name.endsWith('layernorm.weight') || name === 'norm.weight';
+    for (let i = 0; i < size; i++) data[i] = isNorm ? 1 + 0.1 * gaussian() : name.startsWith('embed') ? gaussian() : 0.08 * gaussian();
+    weights.set(name, createTensor('float32', shape, data));
+  }
+  return weights;
+}
+
+/** Left-padded rows: [pad…, BOS, text, image…, text…]; BOS and some image tokens carry a massive activation. */
+export interface TinyPrompt {
+  batch: number;
+  tokens: number;
+  embeds: Float32Tensor;
+  attentionMask: BigInt64Array;
+  imageMask: Uint8Array;
+  positionIds: BigInt64Array;
+}
+
+export function tinyPrompt(options: { config: DecoderConfig; padding: readonly number[]; tokens: number; imageStart: readonly number[]; imageLength: number; seed?: number; mrope?: boolean }): TinyPrompt {
+  const { config, padding, tokens, imageStart, imageLength } = options;
+  const random = seededRandom(options.seed ?? 7);
+  const batch = padding.length;
+  const d = config.hiddenSize;
+  const embeds = new Float32Array(batch * tokens * d);
+  const attentionMask = new BigInt64Array(batch * tokens);
+  const imageMask = new Uint8Array(batch * tokens);
+  const positions = new BigInt64Array(batch * tokens);
+  for (let b = 0; b < batch; b++) {
+    const pad = padding[b] as number;
+    const start = pad + (imageStart[b] as number);
+    for (let t = 0; t < tokens; t++) {
+      const i = b * tokens + t;
+      for (let k = 0; k < d; k++) embeds[i * d + k] = (random() * 2 - 1) * 0.5;
+      if (t < pad) {
+        positions[i] = 1n;
+        continue;
+      }
+      attentionMask[i] = 1n;
+      positions[i] = BigInt(t - pad);
+      const isImage = t >= start && t < start + imageLength;
+      imageMask[i] = isImage ? 1 : 0;
+      if (t === pad || (isImage && (t - start) % 3 === 1)) embeds[i * d + SINK_DIM] = 30;
+    }
+  }
+  const positionIds = options.mrope ? new BigInt64Array([...positions, ...positions, ...positions]) : positions;
+  return { batch, tokens, embeds: createTensor('float32', [batch, tokens, d], embeds), attentionMask, imageMask, positionIds };
+}
