@@ -8,3 +8,4 @@ export { emitApplyRotary, emitRotaryTables, inverseFrequencies, mropeComponents 
 export { WeightStore } from './weight-store.js';
 export { WeightMismatchError, assertDecoderWeights, checkpointWeightSource, memoryWeightSource, readWeight } from './weights.js';
 export type { WeightNaming, WeightSource } from './weights.js';
+export { randomDecoderWeights } from './random-weights.js';

@@ -1,7 +1,8 @@
 // A tiny random decoder with sinks planted in the embeddings, for parity tests.
 import { type Float32Tensor, type TypedTensor, createTensor } from '@vasink/tensor';
 import { seededRandom } from '@vasink/test-utils';
-import { type DecoderConfig, decoderWeightShapes } from '../src/decoder-config.js';
+import type { DecoderConfig } from '../src/decoder-config.js';
+import { randomDecoderWeights } from '../src/random-weights.js';
 
 export const SINK_DIM = 7;
 
@@ -23,17 +24,7 @@ export function tinyConfig(overrides: Partial<DecoderConfig> = {}): DecoderConfi
 }
 
 export function tinyWeights(config: DecoderConfig, seed = 1): Map<string, TypedTensor> {
-  const random = seededRandom(seed);
-  const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
-  const weights = new Map<string, TypedTensor>();
-  for (const [name, shape] of decoderWeightShapes(config)) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(size);
-    const isNorm = name.endsWith('layernorm.weight') || name === 'norm.weight';
-    for (let i = 0; i < size; i++) data[i] = isNorm ? 1 + 0.1 * gaussian() : name.startsWith('embed') ? gaussian() : 0.08 * gaussian();
-    weights.set(name, createTensor('float32', shape, data));
-  }
-  return weights;
+  return randomDecoderWeights(config, { seed });
 }
 
 /** Left-padded rows: [pad…, BOS, text, image…, text…]; BOS and some image tokens carry a massive activation. */

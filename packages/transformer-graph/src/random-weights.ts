@@ -1,0 +1,32 @@
+import { type TypedTensor, createTensor } from '@vasink/tensor';
+import { type DecoderConfig, decoderWeightShapes } from './decoder-config.js';
+
+/** Deterministic xorshift32 uniform [0, 1). */
+function uniform(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+/**
+ * Random float32 decoder weights under canonical names (for tests, demos and
+ * benchmarks): norms ≈ 1, embeddings ~ N(0, 1), projections ~ N(0, scale²).
+ * Deterministic for a seed.
+ */
+export function randomDecoderWeights(config: DecoderConfig, options: { seed?: number; scale?: number } = {}): Map<string, TypedTensor> {
+  const random = uniform(options.seed ?? 1);
+  const scale = options.scale ?? 0.08;
+  const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const weights = new Map<string, TypedTensor>();
+  for (const [name, shape] of decoderWeightShapes(config)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const isNorm = name.endsWith('layernorm.weight') || name === 'norm.weight';
+    for (let i = 0; i < data.length; i++) data[i] = isNorm ? 1 + 0.1 * gaussian() : name.startsWith('embed') ? gaussian() : scale * gaussian();
+    weights.set(name, createTensor('float32', shape, data));
+  }
+  return weights;
+}
