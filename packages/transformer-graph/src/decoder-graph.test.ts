@@ -262,3 +262,21 @@ describe('decoder variants', () => {
     }
   });
 });
+
+describe('fused attention variant', () => {
+  it('GroupQueryAttention graph equals the eager baseline at prefill and decode (batch 1, no padding)', async () => {
+    const config = tinyConfig();
+    const weights = tinyWeights(config, 11);
+    const store = () => new WeightStore({ source: memoryWeightSource(weights), dtype: 'float32' });
+    const fused = await createModelRunner(await buildDecoderGraph({ config, weights: store(), attention: 'fused' }));
+    const eager = await createModelRunner(await buildDecoderGraph({ config, weights: store(), attention: 'baseline' }));
+    const prompt = tinyPrompt({ config, padding: [0], tokens: 12, imageStart: [2], imageLength: 6 });
+    const a = await runBoth({ runner: fused, config, weights, prompt, rows: undefined, steps: 3 });
+    const b = await runBoth({ runner: eager, config, weights, prompt, rows: undefined, steps: 3 });
+    a.forEach((r, i) => {
+      expect(r.chosen).toEqual(b[i]!.chosen);
+      expect(normRelativeError(r.onnxLogits, b[i]!.onnxLogits)).toBeLessThanOrEqual(1e-4);
+    });
+    await Promise.all([fused.release(), eager.release()]);
+  });
+});

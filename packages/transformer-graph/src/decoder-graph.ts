@@ -10,7 +10,13 @@ export type DecoderAttention =
   /** eager attention with the VAR step after every softmax (the product graph). */
   | 'var'
   /** eager attention without any VAR op: the baseline VAR-off must equal. */
-  | 'baseline';
+  | 'baseline'
+  /**
+   * onnxruntime's fused com.microsoft.GroupQueryAttention, no VAR: the fastest
+   * no-VAR graph, for benchmarks. Rows must not be left-padded (GQA reads
+   * lengths, not masks). VAR cannot use it: it needs the probabilities.
+   */
+  | 'fused';
 
 export interface DecoderGraphOptions {
   config: DecoderConfig;
@@ -90,6 +96,7 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
 
   // Shared per graph: shapes, the additive causal + padding mask, rotary tables.
   const embedsShape = g.shape(inputsEmbeds);
+  const tokensShape = g.slice(embedsShape, [0], [2]);
   const newTokens = g.shape(inputsEmbeds, { start: 1, end: 2 });
   const totalTokens = g.shape(attentionMask, { start: 1, end: 2 });
   const batchDim = g.shape(inputsEmbeds, { start: 0, end: 1 });
@@ -106,6 +113,16 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   const rotary = emitRotaryTables(g, config.rope, hd, positionIds);
   const tables = dtype === 'float32' ? rotary : { cos: g.cast(rotary.cos, dtype), sin: g.cast(rotary.sin, dtype) };
   const queryCount = shared ? g.reduceSum(g.cast(shared.queryMask, 'float32'), [1], true) : undefined;
+  // GroupQueryAttention's lengths: real tokens − 1 per row, and the total length.
+  const fusedLengths =
+    mode === 'fused'
+      ? {
+          seqlensK: g.cast(g.sub(g.reduceSum(attentionMask, [1], false), 1), 'int32'),
+          total: g.cast(g.squeeze(totalTokens, [0]), 'int32'),
+        }
+      : undefined;
+  // [batch, n, Q, hd] → [batch, Q, n·hd]
+  const mergeHeads = (x: Value, n: number) => g.reshape(g.transpose(x, [0, 2, 1, 3]), g.concat([tokensShape, g.ints([n * hd])], 0));
 
   const linear = async (x: Value, name: string, bias = false) => {
     const w = await weights.load(g, `${name}.weight`);
@@ -122,7 +139,6 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
     });
   };
   // [batch·Q, n·hd] → [batch, n, Q, hd]
-  const tokensShape = g.slice(embedsShape, [0], [2]);
   const splitHeads = (x: Value, n: number) => g.transpose(g.reshape(x, g.concat([tokensShape, g.ints([n, hd])], 0)), [0, 2, 1, 3]);
 
   let hidden = g.reshape(inputsEmbeds, [-1, d]);
@@ -136,6 +152,27 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
     const oWeight = await weights.load(g, `${prefix}.self_attn.o_proj.weight`);
     const attended = g.scope(`${prefix}.attention`, () => {
       const qRot = emitApplyRotary(g, q, tables, hd);
+      if (fusedLengths) {
+        const kRotFused = emitApplyRotary(g, k, tables, hd);
+        const [output, presentKey, presentValue] = g.opMulti(
+          'GroupQueryAttention',
+          [
+            mergeHeads(qRot, heads),
+            mergeHeads(kRotFused, kvHeads),
+            mergeHeads(v, kvHeads),
+            (past[l] as { key: Value }).key,
+            (past[l] as { value: Value }).value,
+            fusedLengths.seqlensK,
+            fusedLengths.total,
+          ],
+          3,
+          { num_heads: heads, kv_num_heads: kvHeads },
+          { domain: 'com.microsoft', dtypes: [dtype, dtype, dtype] },
+        ) as [Value, Value, Value];
+        g.output(presentKey, { name: io.presentKey(l), dtype, dims: ['batch', kvHeads, 'total_tokens', hd] });
+        g.output(presentValue, { name: io.presentValue(l), dtype, dims: ['batch', kvHeads, 'total_tokens', hd] });
+        return g.reshape(output, [-1, heads * hd]);
+      }
       const kRot = emitApplyRotary(g, k, tables, hd);
       const keys = g.concat([(past[l] as { key: Value }).key, kRot], 2);
       const values = g.concat([(past[l] as { value: Value }).value, v], 2);

@@ -1,0 +1,235 @@
+import { InvalidArgumentError } from '@vasink/tensor';
+import type { DecoderStep, StepOutput } from './decoder-step.js';
+import { GenerationError } from './errors.js';
+import { type Sampler, type SamplingOptions, type TopLogit, createSampler } from './sampler.js';
+import { TextStreamer } from './text-streamer.js';
+import type { TokenDecoder } from './tokenizer.js';
+
+/** Why a row stopped: an EOS id, a stop string, `maxNewTokens`, or the abort signal. */
+export type FinishReason = 'eos' | 'stop' | 'length' | 'abort';
+
+export interface GenerateOptions {
+  /** Turns ids into the streamed text. */
+  tokenizer: TokenDecoder;
+  /** Tokens each row may generate (EOS included), >= 1. */
+  maxNewTokens: number;
+  /** Ids that end a row; the EOS token is reported but adds no text. */
+  eosTokenIds?: readonly number[];
+  /** Text that ends a row; trimmed, with whatever followed it. */
+  stopStrings?: readonly string[];
+  /** Greedy by default. One options object for every row (each row gets its own RNG with that seed), or one per row. */
+  sampling?: SamplingOptions | readonly SamplingOptions[];
+  /** Raw logits reported per token. Default 5. */
+  topLogits?: number;
+  /** Leave special tokens out of the text. Default true. */
+  skipSpecialTokens?: boolean;
+  /** Checked before and after every decoder step; aborted rows end with an `abort` event. */
+  signal?: AbortSignal;
+}
+
+/** One generated token of one row. */
+export interface TokenEvent<TDiagnostics = unknown> {
+  kind: 'token';
+  row: number;
+  /** Decoder step whose logits chose the token: 0 = prefill. */
+  step: number;
+  id: number;
+  /** Text this token adds (may be '' while a character or a possible stop string is incomplete). */
+  text: string;
+  /** log p(id) under the unmodified distribution (log-softmax of raw logits). */
+  logProb: number;
+  /** Highest raw logits of this step, most likely first. */
+  topLogits: TopLogit[];
+  /** Set on the row's last token. */
+  done?: Exclude<FinishReason, 'abort'>;
+  /** The step's diagnostics, shared by the events of every row of that step. */
+  diagnostics?: TDiagnostics;
+}
+
+/** A row ended by the abort signal, between steps: no token, only the text held back until then. */
+export interface AbortEvent {
+  kind: 'abort';
+  row: number;
+  step: number;
+  text: string;
+  done: 'abort';
+}
+
+export type GenerationEvent<TDiagnostics = unknown> = TokenEvent<TDiagnostics> | AbortEvent;
+
+interface RowState {
+  row: number;
+  sampler: Sampler;
+  streamer: TextStreamer;
+  generated: number;
+}
+
+function validate(step: DecoderStep<unknown>, options: GenerateOptions): void {
+  if (!(Number.isInteger(step.batchSize) && step.batchSize >= 1)) {
+    throw new InvalidArgumentError(`decoder step batchSize must be a positive integer, got ${step.batchSize}`, { batchSize: step.batchSize });
+  }
+  if (!(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 1)) {
+    throw new InvalidArgumentError(`maxNewTokens must be a positive integer, got ${options.maxNewTokens}`, { maxNewTokens: options.maxNewTokens });
+  }
+  const reported = options.topLogits ?? 5;
+  if (!(Number.isInteger(reported) && reported >= 0)) {
+    throw new InvalidArgumentError(`topLogits must be an integer >= 0, got ${reported}`, { topLogits: reported });
+  }
+  if (Array.isArray(options.sampling) && options.sampling.length !== step.batchSize) {
+    throw new InvalidArgumentError(`sampling has ${options.sampling.length} entries for ${step.batchSize} rows`, {
+      sampling: options.sampling.length,
+      batchSize: step.batchSize,
+    });
+  }
+}
+
+function samplingFor(options: GenerateOptions, row: number): SamplingOptions {
+  const sampling = options.sampling;
+  if (sampling === undefined) return {};
+  if (Array.isArray(sampling)) return (sampling as readonly SamplingOptions[])[row]!;
+  return sampling as SamplingOptions;
+}
+
+function checkOutput(output: StepOutput<unknown>, rows: readonly number[], phase: string): void {
+  if (output.logits.length !== rows.length) {
+    throw new GenerationError(`decoder ${phase} returned logits for ${output.logits.length} rows, expected ${rows.length}`, {
+      phase,
+      expected: rows.length,
+      actual: output.logits.length,
+    });
+  }
+}
+
+/**
+ * Generate from a decoder step, streaming one event per token per row: rows
+ * advance together, one decoder step at a time, and drop out as they finish
+ * (EOS, stop string, length). Each row's last event carries `done`. With an
+ * abort signal the loop stops between steps and ends every unfinished row with
+ * an `abort` event. The step is disposed when the loop ends, also when the
+ * consumer stops iterating early.
+ */
+export async function* generate<TDiagnostics = unknown>(
+  step: DecoderStep<TDiagnostics>,
+  options: GenerateOptions,
+): AsyncGenerator<GenerationEvent<TDiagnostics>, void, undefined> {
+  try {
+    yield* generationLoop(step, options);
+  } finally {
+    await step.dispose?.();
+  }
+}
+
+async function* generationLoop<TDiagnostics>(step: DecoderStep<TDiagnostics>, options: GenerateOptions): AsyncGenerator<GenerationEvent<TDiagnostics>, void, undefined> {
+  validate(step, options);
+  const eos = new Set(options.eosTokenIds ?? []);
+  const reported = options.topLogits ?? 5;
+  const signal = options.signal;
+  const streamerOptions = {
+    stopStrings: options.stopStrings ?? [],
+    ...(options.skipSpecialTokens === undefined ? {} : { skipSpecialTokens: options.skipSpecialTokens }),
+  };
+  let active: RowState[] = Array.from({ length: step.batchSize }, (_, row) => ({
+    row,
+    sampler: createSampler(samplingFor(options, row)),
+    streamer: new TextStreamer(options.tokenizer, streamerOptions),
+    generated: 0,
+  }));
+  let stepIndex = 0;
+
+  function* abortAll(): Generator<AbortEvent> {
+    for (const state of active) yield { kind: 'abort', row: state.row, step: stepIndex, text: state.streamer.finish(), done: 'abort' };
+  }
+
+  if (signal?.aborted) return yield* abortAll();
+  let output = await step.prefill(signal === undefined ? {} : { signal });
+  checkOutput(output, active.map((state) => state.row), 'prefill');
+
+  for (;;) {
+    if (signal?.aborted) return yield* abortAll();
+    const next: RowState[] = [];
+    const finished: number[] = [];
+    const ids: number[] = [];
+    for (const [index, state] of active.entries()) {
+      const choice = state.sampler.sample(output.logits[index]!, { topLogits: reported });
+      state.generated++;
+      let text: string;
+      let done: TokenEvent['done'];
+      if (eos.has(choice.id)) {
+        text = state.streamer.finish();
+        done = 'eos';
+      } else {
+        const delta = state.streamer.push(choice.id);
+        text = delta.text;
+        if (delta.stopped) done = 'stop';
+        else if (state.generated >= options.maxNewTokens) {
+          text += state.streamer.finish();
+          done = 'length';
+        }
+      }
+      const event: TokenEvent<TDiagnostics> = {
+        kind: 'token',
+        row: state.row,
+        step: stepIndex,
+        id: choice.id,
+        text,
+        logProb: choice.logProb,
+        topLogits: choice.topLogits,
+      };
+      if (done !== undefined) event.done = done;
+      if (output.diagnostics !== undefined) event.diagnostics = output.diagnostics;
+      if (done === undefined) {
+        next.push(state);
+        ids.push(choice.id);
+      } else {
+        finished.push(state.row);
+      }
+      yield event;
+    }
+    active = next;
+    stepIndex++;
+    if (active.length === 0) return;
+    if (signal?.aborted) return yield* abortAll();
+    const rows = active.map((state) => state.row);
+    output = await step.decode({ rows, ids, finished, ...(signal === undefined ? {} : { signal }) });
+    checkOutput(output, rows, 'decode');
+  }
+}
+
+/** Everything one row generated. */
+export interface GenerationResult<TDiagnostics = unknown> {
+  row: number;
+  /** Generated ids, the EOS id included when the row ended on one. */
+  ids: number[];
+  text: string;
+  /** log p of each id under the unmodified distribution. */
+  logProbs: number[];
+  topLogits: TopLogit[][];
+  /** Diagnostics of the step that chose each id. */
+  diagnostics: (TDiagnostics | undefined)[];
+  finishReason: FinishReason;
+}
+
+/** Run a generation to the end and gather each row's tokens and text, indexed by row. */
+export async function collect<TDiagnostics = unknown>(events: AsyncIterable<GenerationEvent<TDiagnostics>>): Promise<GenerationResult<TDiagnostics>[]> {
+  const results: GenerationResult<TDiagnostics>[] = [];
+  for await (const event of events) {
+    const result = (results[event.row] ??= {
+      row: event.row,
+      ids: [],
+      text: '',
+      logProbs: [],
+      topLogits: [],
+      diagnostics: [],
+      finishReason: 'length',
+    });
+    result.text += event.text;
+    if (event.kind === 'token') {
+      result.ids.push(event.id);
+      result.logProbs.push(event.logProb);
+      result.topLogits.push(event.topLogits);
+      result.diagnostics.push(event.diagnostics);
+    }
+    if (event.done !== undefined) result.finishReason = event.done;
+  }
+  return results;
+}

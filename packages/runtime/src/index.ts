@@ -1,0 +1,41 @@
+export { ChatTemplateError, GenerationError, MissingFileError, SessionCreateError, TokenizerError } from './errors.js';
+export {
+  CUDA_PROVIDER_LIBRARIES,
+  createSession,
+  missingCudaProviderLibraries,
+  onnxruntimeBinaryDir,
+} from './session.js';
+export type { CreateSessionOptions, CreatedSession, Device, DeviceRequest, GraphOptimizationLevel, SessionLogger } from './session.js';
+export { createTokenizer, loadTokenizer } from './tokenizer.js';
+export type {
+  CreateTokenizerOptions,
+  EncodeOptions,
+  SpecialToken,
+  SpecialTokens,
+  TokenDecoder,
+  Tokenizer,
+  TokenizerConfig,
+  TokenizerConfigToken,
+} from './tokenizer.js';
+export { renderChatTemplate } from './chat-template.js';
+export type {
+  ChatContentPart,
+  ChatMessage,
+  ChatTemplateContext,
+  ChatTemplateSource,
+  NamedChatTemplate,
+  RenderChatTemplateOptions,
+} from './chat-template.js';
+export { createRng } from './rng.js';
+export type { Rng } from './rng.js';
+export { argmax, createSampler, logSoftmaxAt, samplingDistribution, topKIndices, topLogits } from './sampler.js';
+export type { SampleOptions, Sampler, SamplingDistribution, SamplingOptions, TokenChoice, TopLogit } from './sampler.js';
+export { IncrementalDecoder } from './incremental-decoder.js';
+export type { IncrementalDecoderOptions } from './incremental-decoder.js';
+export { StopStringMatcher } from './stop-string-matcher.js';
+export type { StopMatch } from './stop-string-matcher.js';
+export { TextStreamer } from './text-streamer.js';
+export type { StreamDelta, TextStreamerOptions } from './text-streamer.js';
+export type { DecodeInput, DecoderStep, StepOutput } from './decoder-step.js';
+export { collect, generate } from './generate.js';
+export type { AbortEvent, FinishReason, GenerateOptions, GenerationEvent, GenerationResult, TokenEvent } from './generate.js';
