@@ -39,10 +39,23 @@ const TOKENS = IMAGE_START + IMAGE_TOKENS + 8;
  */
 export async function runDemo(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { preset: { type: 'string', default: 'general' }, json: { type: 'boolean', default: false } } });
-  const varConfig = resolveVarConfig({ preset: values.preset });
-  const config = DEMO_CONFIG;
   const log = (line: string) => values.json || process.stderr.write(`${line}\n`);
-  log(`building a ${config.numLayers}-layer decoder (hidden ${config.hiddenSize}) with VAR inside…`);
+  const summary = await computeDemo({ preset: values.preset, log });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(`${formatDemo(summary).join('\n')}\n`);
+  return 0;
+}
+
+export type DemoSummary = Awaited<ReturnType<typeof computeDemo>>;
+
+/** Run the demo model once and summarise what VAR did, per layer. */
+export async function computeDemo(options: { preset: string; log?: (line: string) => void }) {
+  const varConfig = resolveVarConfig({ preset: options.preset });
+  const config = DEMO_CONFIG;
+  options.log?.(`building a ${config.numLayers}-layer decoder (hidden ${config.hiddenSize}) with VAR inside…`);
   const weights = randomDecoderWeights(config, { seed: 1, scale: 0.02 });
   const model = await buildDecoderGraph({
     config,
@@ -110,7 +123,7 @@ export async function runDemo(args: string[]): Promise<number> {
   let maxDiff = 0;
   for (let i = 0; i < v; i++) maxDiff = Math.max(maxDiff, Math.abs((logits[i] as number) - (logits[v + i] as number)));
   const summary = {
-    preset: values.preset,
+    preset: options.preset,
     config: varConfig,
     model: { ...config, sinkDims: SINK_DIMS },
     prompt: { tokens: TOKENS, image: [IMAGE_START, IMAGE_START + IMAGE_TOKENS], plantedSinks: planted },
@@ -120,13 +133,15 @@ export async function runDemo(args: string[]): Promise<number> {
     maxLogitChange: maxDiff,
   };
   await session.release();
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    return 0;
-  }
-  const lines = [
-    `VAR preset ${values.preset}: τ=${varConfig.tau} ρ=${varConfig.rho} p=${varConfig.p} m=${varConfig.minImageAttention}`,
-    `prompt: ${TOKENS} tokens, image tokens ${IMAGE_START}–${IMAGE_START + IMAGE_TOKENS - 1}, sinks planted at ${planted.join(', ')} (dims ${SINK_DIMS.join(', ')})`,
+  return summary;
+}
+
+/** The demo summary as a Markdown table and two lines of prose. */
+export function formatDemo(summary: DemoSummary): string[] {
+  const { config: varConfig, prompt, layers: perLayer } = summary;
+  return [
+    `VAR preset ${summary.preset}: τ=${varConfig.tau} ρ=${varConfig.rho} p=${varConfig.p} m=${varConfig.minImageAttention}`,
+    `prompt: ${prompt.tokens} tokens, image tokens ${prompt.image[0]}–${prompt.image[1]! - 1}, sinks planted at ${prompt.plantedSinks.join(', ')} (dims ${summary.model.sinkDims.join(', ')})`,
     '',
     '| layer | VAR | sinks found | visual sinks | selected rows (per head) | mass moved |',
     '|---|---|---|---|---|---|',
@@ -136,8 +151,6 @@ export async function runDemo(args: string[]): Promise<number> {
     ),
     '',
     `prefill of 2 rows (VAR off | VAR on) in one batch: ${summary.prefillMs} ms on CPU`,
-    `next token: VAR off → ${summary.nextToken.varOff}, VAR on → ${summary.nextToken.varOn}; largest logit change ${maxDiff.toFixed(4)}`,
+    `next token: VAR off → ${summary.nextToken.varOff}, VAR on → ${summary.nextToken.varOn}; largest logit change ${summary.maxLogitChange.toFixed(4)}`,
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-  return 0;
 }
