@@ -39,3 +39,5 @@ export type { StreamDelta, TextStreamerOptions } from './text-streamer.js';
 export type { DecodeInput, DecoderStep, StepOutput } from './decoder-step.js';
 export { collect, generate } from './generate.js';
 export type { AbortEvent, FinishReason, GenerateOptions, GenerationEvent, GenerationResult, TokenEvent } from './generate.js';
+export { createOnnxDecoderStep } from './onnx-decoder-step.js';
+export type { DecoderPromptRow, OnnxDecoderStepOptions, VarStepDiagnostics } from './onnx-decoder-step.js';

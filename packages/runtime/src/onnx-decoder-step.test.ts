@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeModel } from '@vasink/onnx-graph';
+import { seededRandom } from '@vasink/test-utils';
+import { type DecoderConfig, WeightStore, buildDecoderGraph, buildEmbeddingGraph, memoryWeightSource, randomDecoderWeights } from '@vasink/transformer-graph';
+import { VAR_PRESETS } from '@vasink/var';
+import * as ort from 'onnxruntime-node';
+import { collect, generate } from './generate.js';
+import { type DecoderPromptRow, createOnnxDecoderStep } from './onnx-decoder-step.js';
+
+const config: DecoderConfig = {
+  hiddenSize: 64,
+  numLayers: 4,
+  numHeads: 4,
+  numKvHeads: 2,
+  headDim: 16,
+  intermediateSize: 96,
+  vocabSize: 60,
+  rmsNormEps: 1e-6,
+  rope: { type: 'default', theta: 10000 },
+  attentionBias: false,
+  tieWordEmbeddings: false,
+};
+const SINK_DIMS = [7, 40];
+const tokenizer = { decode: (ids: readonly number[]) => ids.map((id) => `<${id}>`).join('') };
+const hallucination = { ...VAR_PRESETS.hallucination, tau: 5 };
+
+function prompt(seed: number, tokens: number, imageStart: number, imageLength: number, withVar: boolean): DecoderPromptRow {
+  const random = seededRandom(seed);
+  const embeds = new Float32Array(tokens * config.hiddenSize).map(() => random() - 0.5);
+  const imageMask = new Uint8Array(tokens);
+  for (let t = imageStart; t < imageStart + imageLength; t++) imageMask[t] = 1;
+  for (const t of [0, imageStart + 1, imageStart + 4]) embeds[t * config.hiddenSize + 7] = 30;
+  return { embeds, imageMask, ...(withVar ? { var: hallucination } : {}) };
+}
+
+describe('createOnnxDecoderStep', () => {
+  let decoder: ort.InferenceSession;
+  let baseline: ort.InferenceSession;
+  let embedSession: ort.InferenceSession;
+  const embed = async (ids: readonly number[]) => {
+    const out = await embedSession.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) });
+    return out.inputs_embeds!.data as Float32Array;
+  };
+  beforeAll(async () => {
+    const weights = randomDecoderWeights(config, { seed: 4 });
+    const store = () => new WeightStore({ source: memoryWeightSource(weights), dtype: 'float32' });
+    decoder = await ort.InferenceSession.create(encodeModel(await buildDecoderGraph({ config, weights: store(), diagnostics: true })));
+    baseline = await ort.InferenceSession.create(encodeModel(await buildDecoderGraph({ config, weights: store(), attention: 'baseline' })));
+    embedSession = await ort.InferenceSession.create(encodeModel(await buildEmbeddingGraph({ config, weights: store() })));
+  });
+  afterAll(async () => {
+    await Promise.all([decoder.release(), baseline.release(), embedSession.release()]);
+  });
+
+  const run = (prompts: DecoderPromptRow[], session = decoder, maxNewTokens = 6) =>
+    collect(
+      generate(createOnnxDecoderStep({ decoder: session, config, embed, prompts, sinkDims: SINK_DIMS }), {
+        tokenizer,
+        maxNewTokens,
+        eosTokenIds: [],
+      }),
+    );
+
+  it('a left-padded batch mixing VAR on and off gives each row its single-row tokens', async () => {
+    const prompts = [prompt(1, 14, 2, 8, true), prompt(2, 9, 1, 5, true), prompt(3, 12, 3, 6, false)];
+    const batched = await run(prompts);
+    for (const [row, p] of prompts.entries()) {
+      const [alone] = await run([p]);
+      expect(batched[row]!.ids, `row ${row}`).toEqual(alone!.ids);
+      batched[row]!.logProbs.forEach((lp, i) => expect(lp).toBeCloseTo(alone!.logProbs[i]!, 4));
+    }
+  });
+
+  it('VAR changes the generation of a VAR row and reports sinks, selected heads and moved mass', async () => {
+    const on = prompt(5, 16, 2, 10, true);
+    const { var: _, ...off } = on;
+    const [withVar] = await run([on], decoder, 8);
+    const [without] = await run([off], decoder, 8);
+    const [plain] = await run([off], baseline, 8);
+    expect(without!.ids).toEqual(plain!.ids);
+    expect(withVar!.logProbs).not.toEqual(without!.logProbs);
+    const prefill = withVar!.diagnostics[0]!;
+    expect(prefill.phase).toBe('prefill');
+    // The planted tokens are sinks in every layer; the step reports positions within the prompt.
+    for (const layer of prefill.sinkPositions![0]!) expect(layer).toEqual([0, 3, 6]);
+    const moved = prefill.moved![0]!;
+    expect(moved[0]).toBe(0);
+    expect(moved[1]).toBe(0);
+    expect(moved[2]! + moved[3]!).toBeGreaterThan(0);
+    expect(withVar!.diagnostics.slice(1).some((d) => d.phase === 'decode' && d.moved![0]!.some((m) => m > 0))).toBe(true);
+  });
+
+  it('refuses bad prompts and VAR on a graph without VAR inputs, naming the problem', async () => {
+    expect(() => createOnnxDecoderStep({ decoder, config, embed, prompts: [] })).toThrow('at least one prompt');
+    expect(() => createOnnxDecoderStep({ decoder, config, embed, prompts: [{ embeds: new Float32Array(65) }] })).toThrow(
+      'prompt 0: embeddings hold 65 values, not a positive multiple of hidden size 64',
+    );
+    expect(() => createOnnxDecoderStep({ decoder: baseline, config, embed, prompts: [prompt(1, 4, 1, 2, true)], sinkDims: SINK_DIMS })).toThrow(
+      /VAR was requested but the decoder graph has no VAR inputs/,
+    );
+    expect(() => createOnnxDecoderStep({ decoder, config, embed, prompts: [prompt(1, 4, 1, 2, true)] })).toThrow(/sink dims are empty/);
+    expect(() => createOnnxDecoderStep({ decoder, config, embed, prompts: [prompt(1, 4, 1, 2, true)], sinkDims: [64] })).toThrow(
+      'sink dim 64 is not an integer in [0, 64)',
+    );
+  });
+
+  it('stops on abort between steps', async () => {
+    const controller = new AbortController();
+    const events = generate(createOnnxDecoderStep({ decoder, config, embed, prompts: [prompt(1, 6, 1, 3, true)], sinkDims: SINK_DIMS }), {
+      tokenizer,
+      maxNewTokens: 50,
+      eosTokenIds: [],
+      signal: controller.signal,
+    });
+    const seen: string[] = [];
+    for await (const event of events) {
+      seen.push(event.kind);
+      if (seen.length === 3) controller.abort();
+    }
+    expect(seen.at(-1)).toBe('abort');
+    expect(seen.length).toBeLessThan(6);
+  });
+});
