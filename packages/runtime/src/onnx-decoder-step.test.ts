@@ -87,7 +87,7 @@ describe('createOnnxDecoderStep', () => {
     expect(moved[0]).toBe(0);
     expect(moved[1]).toBe(0);
     expect(moved[2]! + moved[3]!).toBeGreaterThan(0);
-    expect(withVar!.diagnostics.slice(1).some((d) => d.phase === 'decode' && d.moved![0]!.some((m) => m > 0))).toBe(true);
+    expect(withVar!.diagnostics.slice(1).some((d) => d?.phase === 'decode' && d.moved![0]!.some((m) => m > 0))).toBe(true);
   });
 
   it('refuses bad prompts and VAR on a graph without VAR inputs, naming the problem', async () => {
