@@ -41,3 +41,14 @@ export { collect, generate } from './generate.js';
 export type { AbortEvent, FinishReason, GenerateOptions, GenerationEvent, GenerationResult, TokenEvent } from './generate.js';
 export { createOnnxDecoderStep } from './onnx-decoder-step.js';
 export type { DecoderPromptRow, OnnxDecoderStepOptions, VarStepDiagnostics } from './onnx-decoder-step.js';
+export { MANIFEST_FILE, ModelDirectoryError, readManifest, writeManifest } from './model-manifest.js';
+export type { ModelManifest } from './model-manifest.js';
+export type { ConvertOptions, ConvertProgress, ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
+export { MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
+export type {
+  LoadVisionLanguageModelOptions,
+  PreparedRequest,
+  RowSettings,
+  VisionLanguageGenerateOptions,
+  VisionLanguageRequest,
+} from './vision-language-model.js';

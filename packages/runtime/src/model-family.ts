@@ -1,0 +1,88 @@
+import type { Tensor } from 'onnxruntime-node';
+import type { ModelManifest } from './model-manifest.js';
+import type { Tokenizer } from './tokenizer.js';
+
+/** An RGB image, 8 bits per channel, row-major interleaved (as `@vasink/image` decodes it). */
+export interface RgbImageLike {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/** Images made ready for a family's vision graph. */
+export interface PreparedImages {
+  /** Feeds of the vision graph, whose one output is `image_features [image tokens, hidden]` (all images, in order). */
+  readonly feeds: Record<string, Tensor>;
+  /** Image tokens each image becomes, in order. */
+  readonly tokensPerImage: readonly number[];
+  /** The token grid of each image (rows × cols), for heatmaps and sink marks. */
+  readonly grids: readonly { readonly rows: number; readonly cols: number }[];
+  /** Each image as the model sees it (after padding/resizing), for overlays. */
+  readonly views: readonly RgbImageLike[];
+  /** Family-specific data the prompt needs (e.g. Qwen2-VL's grid_thw). */
+  readonly extra?: unknown;
+}
+
+/** A prompt ready for the decoder. */
+export interface PreparedPrompt {
+  /** Token ids with every image token expanded (the image token id at image positions). */
+  readonly inputIds: readonly number[];
+  /** 1 at image-token positions. */
+  readonly imageMask: Uint8Array;
+  /** M-RoPE position ids `[3 × tokens]`; absent for standard RoPE (0…n−1). */
+  readonly positionIds?: BigInt64Array;
+  /** First decode position (M-RoPE: max + 1); default the prompt length. */
+  readonly nextPosition?: number;
+  /** The rendered prompt text, image tokens collapsed (for records and logs). */
+  readonly text: string;
+  /** Stop strings the format implies (e.g. `<|im_end|>`). */
+  readonly stopStrings?: readonly string[];
+}
+
+/** Progress of a long conversion step. */
+export interface ConvertProgress {
+  readonly stage: string;
+  readonly done: number;
+  readonly total: number;
+  readonly detail?: string;
+}
+
+export interface ConvertOptions {
+  /** Hugging Face checkpoint directory (config.json, *.safetensors, tokenizer files). */
+  readonly source: string;
+  /** Output model directory (created). */
+  readonly target: string;
+  readonly dtype: 'float32' | 'float16';
+  /** Override D_sink (else the backbone profile's). */
+  readonly sinkDims?: readonly number[];
+  /** Second checkpoint directory holding the vision tower (original LLaVA release layout). */
+  readonly visionTower?: string;
+  readonly onProgress?: (progress: ConvertProgress) => void;
+}
+
+/**
+ * What a model adapter (`@vasink/adapter-llava`, `@vasink/adapter-qwen2-vl`)
+ * provides to the runtime: conversion, image preparation and prompt format.
+ */
+export interface ModelFamily {
+  /** Family name stored in manifests, e.g. `llava`. */
+  readonly name: string;
+  /** True when a checkpoint's `config.json` belongs to this family. */
+  matches(hfConfig: Readonly<Record<string, unknown>>): boolean;
+  /** Convert a checkpoint into a model directory; returns the manifest written. */
+  convert(options: ConvertOptions): Promise<ModelManifest>;
+  /** Preprocess images into the vision graph's feeds. */
+  prepareImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages>;
+  /**
+   * Build the prompt of one question about the prepared images. `template`:
+   * the family's default (the original evaluation format) or the checkpoint's
+   * chat template.
+   */
+  preparePrompt(input: {
+    question: string;
+    images: PreparedImages;
+    manifest: ModelManifest;
+    tokenizer: Tokenizer;
+    template: 'default' | 'chat';
+  }): PreparedPrompt;
+}
