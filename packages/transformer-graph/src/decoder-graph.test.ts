@@ -188,6 +188,31 @@ describe('decoder graph vs TypeScript reference', () => {
     });
   }
 
+  it('diagnostics expose each row\'s first-token layer input (layer 0: the embedding itself)', async () => {
+    const feeds: Record<string, TypedTensor> = {
+      [DECODER_IO.inputsEmbeds]: prompt.embeds,
+      [DECODER_IO.attentionMask]: createTensor('int64', [2, prompt.tokens], prompt.attentionMask),
+      [DECODER_IO.positionIds]: createTensor('int64', [2, prompt.tokens], prompt.positionIds),
+      [DECODER_IO.pastSinkFlags]: createTensor('uint8', [config.numLayers, 2, 0]),
+      [DECODER_IO.varDetect]: createTensor('bool', [], [1]),
+      [DECODER_IO.varImageMask]: createTensor('uint8', [2, prompt.tokens], prompt.imageMask),
+      [DECODER_IO.varQueryMask]: createTensor('uint8', [2, prompt.tokens]),
+      [DECODER_IO.varParams]: createTensor('float32', [2, 4], [tau, 0.5, 0.5, 0.2, tau, 0.5, 0.5, 0.2]),
+      [DECODER_IO.varLayers]: createTensor('uint8', [2, config.numLayers]),
+      [DECODER_IO.varSinkDims]: createTensor('int64', [1], [SINK_DIM]),
+    };
+    for (let l = 0; l < config.numLayers; l++) {
+      feeds[DECODER_IO.pastKey(l)] = createTensor('float32', [2, config.numKvHeads, 0, config.headDim]);
+      feeds[DECODER_IO.pastValue(l)] = createTensor('float32', [2, config.numKvHeads, 0, config.headDim]);
+    }
+    const out = await varRunner.run(feeds);
+    const d = config.hiddenSize;
+    const first = out[DECODER_IO.diagnosticFirstHidden(0)]!.data as Float32Array;
+    expect([...first.subarray(0, d)]).toEqual([...prompt.embeds.data.subarray(0, d)]);
+    expect([...first.subarray(d)]).toEqual([...prompt.embeds.data.subarray(prompt.tokens * d, prompt.tokens * d + d)]);
+    expect(out[DECODER_IO.diagnosticFirstHidden(config.numLayers - 1)]!.dims).toEqual([2, d]);
+  });
+
   it('VAR moves attention: logits differ from VAR off where rows are selected', async () => {
     const on = await runBoth({ runner: varRunner, config, weights, prompt, rows: [{ config: { ...VAR_PRESETS.hallucination, tau } }, { config: undefined }], steps: 0 });
     const off = await runBoth({ runner: varRunner, config, weights, prompt, rows: [{ config: undefined }, { config: undefined }], steps: 0 });

@@ -52,6 +52,7 @@ export const DECODER_IO = {
   diagnosticSelected: (layer: number) => `var_selected.${layer}`,
   diagnosticMoved: (layer: number) => `var_moved.${layer}`,
   diagnosticAttention: (layer: number) => `var_attention.${layer}`,
+  diagnosticFirstHidden: (layer: number) => `hidden_first.${layer}`,
 } as const;
 
 /**
@@ -200,6 +201,8 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
           const summed = g.squeeze(g.matMul(weightsPerQuery, probs), [2]);
           const mean = g.div(summed, g.unsqueeze(g.max(queryCount, 1), [2]));
           g.output(mean, { name: io.diagnosticAttention(l), dtype: 'float32', dims: ['batch', heads, 'total_tokens'] });
+          // The layer input of each row's first new token (the sink-dimension finder reads BOS here).
+          g.output(g.gather(layerHidden, 0, 1), { name: io.diagnosticFirstHidden(l), dtype: 'float32', dims: ['batch', d] });
         }
       }
       if (dtype !== 'float32') probs = g.cast(probs, dtype);
