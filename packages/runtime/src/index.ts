@@ -46,6 +46,8 @@ export type { ModelManifest } from './model-manifest.js';
 export type { ConvertOptions, ConvertProgress, ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
 export { MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
 export type {
+  Inspection,
+  LayerInspection,
   LoadVisionLanguageModelOptions,
   PreparedRequest,
   RowSettings,

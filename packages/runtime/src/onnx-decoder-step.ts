@@ -29,6 +29,10 @@ export interface VarStepDiagnostics {
   selectedPerHead?: number[][][];
   /** With a diagnostic graph: per row, per layer, attention mass moved in this step. */
   moved?: number[][];
+  /** With `rawOutputs`: every output of the step's run, as onnxruntime returned it (left padding included). */
+  raw?: Readonly<Record<string, ort.Tensor>>;
+  /** Left padding of each row in `raw` (batch positions before the row's first token). */
+  padding?: readonly number[];
 }
 
 export interface OnnxDecoderStepOptions {
@@ -43,6 +47,8 @@ export interface OnnxDecoderStepOptions {
   /** D_sink; required when a row has VAR on. */
   sinkDims?: readonly number[];
   sinkStartLayer?: number;
+  /** Attach every raw output of each run to the diagnostics (inspection tools). */
+  rawOutputs?: boolean;
 }
 
 /**
@@ -132,7 +138,7 @@ export function createOnnxDecoderStep(options: OnnxDecoderStepOptions): DecoderS
   };
 
   const diagnosticsOf = (out: ort.InferenceSession.ReturnType, phase: 'prefill' | 'decode', queries: number): VarStepDiagnostics => {
-    const result: VarStepDiagnostics = { phase };
+    const result: VarStepDiagnostics = { phase, ...(options.rawOutputs ? { raw: out, padding } : {}) };
     const flags = out[DECODER_IO.presentSinkFlags]?.data as Uint8Array | undefined;
     if (flags && phase === 'prefill') {
       result.sinkPositions = prompts.map((_, b) =>

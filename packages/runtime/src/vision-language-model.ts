@@ -6,7 +6,7 @@ import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { type GenerateOptions, type GenerationEvent, generate } from './generate.js';
 import type { ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
 import { type ModelManifest, ModelDirectoryError, readManifest } from './model-manifest.js';
-import { type VarStepDiagnostics, createOnnxDecoderStep } from './onnx-decoder-step.js';
+import { type DecoderPromptRow, type VarStepDiagnostics, createOnnxDecoderStep } from './onnx-decoder-step.js';
 import { type Device, type DeviceRequest, type SessionLogger, createSession } from './session.js';
 import { type Tokenizer, loadTokenizer } from './tokenizer.js';
 
@@ -47,6 +47,27 @@ export interface VisionLanguageGenerateOptions extends Omit<GenerateOptions, 'to
   rows: readonly RowSettings[];
   /** Use the diagnostic graph (selected heads and moved mass per step). */
   diagnostics?: boolean;
+}
+
+/** One layer of one row, at prefill, from the diagnostic graph. */
+export interface LayerInspection {
+  /** Prompt positions that are sinks of this layer. */
+  readonly sinkPositions: readonly number[];
+  /** `[tokens]` φ of every prompt token entering the layer. */
+  readonly score: Float32Array;
+  /** Rows (queries) selected per head. */
+  readonly selectedPerHead: readonly number[];
+  /** Attention mass moved onto visual non-sinks, summed over heads and queries. */
+  readonly moved: number;
+  /** `[heads × tokens]` attention (after VAR) averaged over the eligible queries. */
+  readonly attention: Float32Array;
+  /** `[hidden]` the layer input of the first prompt token. */
+  readonly firstHidden: Float32Array;
+}
+
+/** What the diagnostic graph shows of one prefill, per row. */
+export interface Inspection {
+  readonly rows: readonly { readonly settings: RowSettings; readonly layers: readonly LayerInspection[]; readonly logits: Float32Array }[];
 }
 
 /** Raised when VAR is asked of a model whose sink dimensions are unknown. */
@@ -129,26 +150,15 @@ export class VisionLanguageModel {
   /** Generate one answer per row from one prepared request (the image features are shared). */
   async *generate(prepared: PreparedRequest, options: VisionLanguageGenerateOptions): AsyncGenerator<GenerationEvent<VarStepDiagnostics>> {
     const { rows, diagnostics, ...rest } = options;
-    const anyVar = rows.some((r) => r.var);
+    this.assertSinkDimsFor(rows);
     const sinkDims = this.sinkDims;
-    if (anyVar && !sinkDims) {
-      throw new MissingSinkDimsError(
-        `no sink dimensions are known for this model (backbone ${this.manifest.sink.backbone ?? 'unknown'}); run \`vasink find-sink-dims --model ${this.dir} --images <files>\` and pass --sink-dims, or run without VAR`,
-      );
-    }
     const decoder = diagnostics ? await this.diagnosticSession() : this.sessions.decoder;
     const step = createOnnxDecoderStep({
       decoder,
       config: this.manifest.decoder,
       dtype: this.manifest.dtype,
       embed: (ids) => this.embedTokens(ids),
-      prompts: rows.map((row) => ({
-        embeds: prepared.embeds,
-        imageMask: prepared.prompt.imageMask,
-        ...(prepared.prompt.positionIds ? { positionIds: prepared.prompt.positionIds } : {}),
-        ...(prepared.prompt.nextPosition === undefined ? {} : { nextPosition: prepared.prompt.nextPosition }),
-        ...(row.var ? { var: row.var } : {}),
-      })),
+      prompts: rows.map((row) => this.promptRow(prepared, row)),
       ...(sinkDims ? { sinkDims } : {}),
       sinkStartLayer: this.manifest.sink.startLayer,
     });
@@ -158,6 +168,77 @@ export class VisionLanguageModel {
       eosTokenIds: this.manifest.tokens.eosTokenIds,
       stopStrings: [...(rest.stopStrings ?? []), ...(prepared.prompt.stopStrings ?? [])],
     });
+  }
+
+  /**
+   * Run one prefill of the prepared request through the diagnostic graph, one
+   * batch row per setting, and read every layer's sinks, selected heads, moved
+   * mass, attention and first-token hidden state.
+   */
+  async inspect(prepared: PreparedRequest, rows: readonly RowSettings[]): Promise<Inspection> {
+    this.assertSinkDimsFor(rows);
+    const sinkDims = this.sinkDims;
+    const step = createOnnxDecoderStep({
+      decoder: await this.diagnosticSession(),
+      config: this.manifest.decoder,
+      dtype: this.manifest.dtype,
+      embed: (ids) => this.embedTokens(ids),
+      prompts: rows.map((row) => this.promptRow(prepared, row)),
+      ...(sinkDims ? { sinkDims } : {}),
+      sinkStartLayer: this.manifest.sink.startLayer,
+      rawOutputs: true,
+    });
+    const { logits, diagnostics } = await step.prefill({});
+    const raw = diagnostics?.raw;
+    if (!raw) throw new VasinkError('the diagnostic decoder returned no outputs', { code: 'BAD_DIAGNOSTIC_GRAPH' });
+    const { numLayers, numHeads } = this.manifest.decoder;
+    const tokens = prepared.prompt.inputIds.length;
+    const d = this.manifest.decoder.hiddenSize;
+    const batch = rows.length;
+    const read = (name: string) => {
+      const tensor = raw[name];
+      if (!tensor) throw new VasinkError(`the diagnostic decoder has no output ${name}`, { code: 'BAD_DIAGNOSTIC_GRAPH' });
+      return tensor.data as Float32Array | Uint8Array;
+    };
+    return {
+      rows: rows.map((settings, b) => ({
+        settings,
+        logits: logits[b] as Float32Array,
+        layers: Array.from({ length: numLayers }, (_, l) => {
+          const flags = read('present_sink_flags').subarray((l * batch + b) * tokens, (l * batch + b + 1) * tokens);
+          const selected = read(`var_selected.${l}`) as Uint8Array;
+          const moved = read(`var_moved.${l}`) as Float32Array;
+          return {
+            sinkPositions: [...flags].flatMap((f, t) => (f ? [t] : [])),
+            score: Float32Array.from((read(`var_score.${l}`) as Float32Array).subarray(b * tokens, (b + 1) * tokens)),
+            selectedPerHead: Array.from({ length: numHeads }, (_, h) =>
+              selected.subarray((b * numHeads + h) * tokens, (b * numHeads + h + 1) * tokens).reduce((a, x) => a + x, 0),
+            ),
+            moved: moved.subarray(b * numHeads * tokens, (b + 1) * numHeads * tokens).reduce((a, x) => a + x, 0),
+            attention: Float32Array.from((read(`var_attention.${l}`) as Float32Array).subarray(b * numHeads * tokens, (b + 1) * numHeads * tokens)),
+            firstHidden: Float32Array.from((read(`hidden_first.${l}`) as Float32Array).subarray(b * d, (b + 1) * d)),
+          };
+        }),
+      })),
+    };
+  }
+
+  private assertSinkDimsFor(rows: readonly RowSettings[]): void {
+    if (rows.some((r) => r.var) && !this.sinkDims) {
+      throw new MissingSinkDimsError(
+        `no sink dimensions are known for this model (backbone ${this.manifest.sink.backbone ?? 'unknown'}); run \`vasink find-sink-dims --model ${this.dir} --images <files>\` and pass --sink-dims, or run without VAR`,
+      );
+    }
+  }
+
+  private promptRow(prepared: PreparedRequest, row: RowSettings): DecoderPromptRow {
+    return {
+      embeds: prepared.embeds,
+      imageMask: prepared.prompt.imageMask,
+      ...(prepared.prompt.positionIds ? { positionIds: prepared.prompt.positionIds } : {}),
+      ...(prepared.prompt.nextPosition === undefined ? {} : { nextPosition: prepared.prompt.nextPosition }),
+      ...(row.var ? { var: row.var } : {}),
+    };
   }
 
   /** The diagnostic decoder session (loaded on first use). */
