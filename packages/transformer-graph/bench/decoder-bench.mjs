@@ -204,7 +204,11 @@ try {
   const samples = plan.map(() => []);
   for (let r = 0; r < n('runs'); r++) {
     log(`run ${r + 1}/${n('runs')}…`);
-    for (const [i, [, run]] of plan.entries()) samples[i].push(await run());
+    // Rotate the order each run so no variant always follows the same one.
+    for (let k = 0; k < plan.length; k++) {
+      const i = (r + k) % plan.length;
+      samples[i].push(await plan[i][1]());
+    }
   }
   for (const session of Object.values(sessions)) await session.release();
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -226,7 +230,7 @@ try {
     '',
     `VAR on vs VAR off in the same graph: prefill ×${(rows[1].prefillMs / rows[0].prefillMs).toFixed(3)}, decode throughput ×${(rows[1].tokensPerSecond / rows[0].tokensPerSecond).toFixed(3)}`,
     `decode floor: ${(weightBytes / 2 ** 30).toFixed(2)} GiB of weights per token at ${readGBs.toFixed(1)} GB/s (onnxruntime GEMV over a 1 GiB matrix) = ${floor.toFixed(2)} tok/s; best measured decode is ${((Math.max(...rows.map((r) => r.tokensPerSecond)) / floor) * 100).toFixed(0)}% of it`,
-    `medians of ${n('runs')} interleaved runs after one warm-up each; ${n('decode')} decode steps per run; onnxruntime-node ${ort.env.versions?.common ?? ''} CPU, intra-op threads ${n('threads') || 'default'}`,
+    `medians of ${n('runs')} interleaved runs (order rotated per run) after one warm-up each; ${n('decode')} decode steps per run; onnxruntime-node ${ort.env.versions?.common ?? ''} CPU, intra-op threads ${n('threads') || 'default'}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
