@@ -71,3 +71,16 @@ describe('bfloat16', () => {
     });
   });
 });
+
+describe('float16 arrays', () => {
+  it('widen every half exactly (NaN stays NaN)', async () => {
+    const { float16ArrayToFloat32 } = await import('./half.js');
+    const all = new Uint16Array(0x10000).map((_, i) => i);
+    const wide = float16ArrayToFloat32(all);
+    for (let h = 0; h < 0x10000; h++) {
+      const expected = float16BitsToFloat32(h);
+      if (Number.isNaN(expected)) expect(Number.isNaN(wide[h])).toBe(true);
+      else expect(Object.is(wide[h], Math.fround(expected))).toBe(true);
+    }
+  });
+});

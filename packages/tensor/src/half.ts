@@ -61,10 +61,17 @@ export function float32ArrayToFloat16(values: Float32Array): Uint16Array {
   return out;
 }
 
-/** Convert float16 bits to a Float32Array. */
+let float16Table: Float32Array | undefined;
+
+/** Convert float16 bits to a Float32Array (a 65,536-entry table: exact and fast on large tensors). */
 export function float16ArrayToFloat32(bits: Uint16Array): Float32Array {
+  if (!float16Table) {
+    float16Table = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) float16Table[h] = float16BitsToFloat32(h);
+  }
+  const table = float16Table;
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = float16BitsToFloat32(bits[i] ?? 0);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i] as number] as number;
   return out;
 }
 

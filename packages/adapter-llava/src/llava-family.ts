@@ -1,0 +1,65 @@
+import type { LlavaPreprocessMode } from '@vasink/image';
+import { type ModelFamily, ModelDirectoryError, type ModelManifest } from '@vasink/runtime';
+import { InvalidArgumentError } from '@vasink/tensor';
+import { type LlavaAdapterSettings, convertLlava } from './convert.js';
+import { llavaArchitectureOf } from './llava-config.js';
+import { buildLlavaPrompt } from './llava-prompt.js';
+import { prepareLlavaImages } from './prepare-images.js';
+
+/** The `adapter` section of a LLaVA manifest, checked. */
+export function llavaAdapterSettings(manifest: ModelManifest): LlavaAdapterSettings {
+  const adapter = manifest.adapter as Partial<LlavaAdapterSettings>;
+  const positive = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value > 0;
+  const triple = (value: unknown) => Array.isArray(value) && value.length === 3 && value.every((x) => typeof x === 'number');
+  const problems = [
+    positive(adapter.imageSize) ? undefined : 'imageSize',
+    positive(adapter.patchSize) ? undefined : 'patchSize',
+    positive(adapter.tokensPerImage) ? undefined : 'tokensPerImage',
+    adapter.preprocess === 'pad' || adapter.preprocess === 'hf' ? undefined : 'preprocess',
+    triple(adapter.imageMean) ? undefined : 'imageMean',
+    triple(adapter.imageStd) ? undefined : 'imageStd',
+    typeof adapter.rescaleFactor === 'number' ? undefined : 'rescaleFactor',
+  ].filter((p) => p !== undefined);
+  if (manifest.family !== 'llava' || problems.length > 0) {
+    throw new ModelDirectoryError(
+      manifest.family !== 'llava'
+        ? `the model is a ${manifest.family} model, not llava`
+        : `manifest.json: adapter.${problems.join(', adapter.')} missing or invalid; convert the checkpoint again`,
+      { family: manifest.family, problems },
+    );
+  }
+  return adapter as LlavaAdapterSettings;
+}
+
+export interface LlavaFamilyOptions {
+  /** Preprocessing for every request, overriding the manifest's `adapter.preprocess` (`'pad'` by default). */
+  preprocessMode?: LlavaPreprocessMode;
+}
+
+/**
+ * The LLaVA-1.5 model family for the runtime: conversion (`convertLlava`),
+ * image preparation (`prepareLlavaImages`, the manifest's preprocessing or
+ * `options.preprocessMode`) and the prompt (`'default'` = `vicuna_v1`,
+ * `'chat'` = the checkpoint's chat template).
+ */
+export function createLlavaFamily(options: LlavaFamilyOptions = {}): ModelFamily {
+  const mode = options.preprocessMode;
+  if (mode !== undefined && mode !== 'pad' && mode !== 'hf') {
+    throw new InvalidArgumentError(`preprocessMode must be 'pad' or 'hf', got ${JSON.stringify(mode)}`, { mode });
+  }
+  return {
+    name: 'llava',
+    matches: (hfConfig) => llavaArchitectureOf(hfConfig) !== undefined,
+    convert: convertLlava,
+    async prepareImages(images, manifest) {
+      const settings = llavaAdapterSettings(manifest);
+      return prepareLlavaImages(images, { ...settings, mode: mode ?? settings.preprocess });
+    },
+    preparePrompt({ question, images, manifest, tokenizer, template }) {
+      return buildLlavaPrompt({ question, tokensPerImage: images.tokensPerImage, tokenizer, imageTokenId: manifest.tokens.imageTokenId, template });
+    },
+  };
+}
+
+/** The LLaVA-1.5 family with the manifest's preprocessing (original `'pad'` unless converted otherwise). */
+export const llavaFamily: ModelFamily = createLlavaFamily();

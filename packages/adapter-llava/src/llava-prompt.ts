@@ -1,0 +1,102 @@
+import type { PreparedPrompt, Tokenizer } from '@vasink/runtime';
+import { LlavaPromptError } from './errors.js';
+
+/** The placeholder LLaVA prompts carry where an image goes. */
+export const IMAGE_PLACEHOLDER = '<image>';
+
+/** The system message of LLaVA's `conv_vicuna_v1` conversation (conversation.py). */
+export const VICUNA_V1_SYSTEM =
+  "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the human's questions.";
+
+/**
+ * One question in LLaVA-1.5's `vicuna_v1` format, exactly as the original
+ * evaluation builds it (`SeparatorStyle.TWO`, sep `' '`): the system message,
+ * `' USER: '`, one `'<image>\n'` per image before the question, `' ASSISTANT:'`.
+ *
+ *     A chat between … questions. USER: <image>\nWhat is this? ASSISTANT:
+ */
+export function vicunaV1Prompt(question: string, imageCount: number): string {
+  return `${VICUNA_V1_SYSTEM} USER: ${`${IMAGE_PLACEHOLDER}\n`.repeat(imageCount)}${question} ASSISTANT:`;
+}
+
+/** The rendered chat template of the checkpoint for one user turn (images first, as LLaVA's templates place them). */
+export function chatTemplatePrompt(question: string, imageCount: number, tokenizer: Tokenizer): string {
+  if (tokenizer.chatTemplate === undefined) {
+    throw new LlavaPromptError(
+      "this model's tokenizer has no chat template (tokenizer_config.json chat_template, chat_template.json or chat_template.jinja); use the default template (vicuna_v1)",
+    );
+  }
+  return tokenizer.applyChatTemplate({
+    messages: [{ role: 'user', content: [...Array.from({ length: imageCount }, () => ({ type: 'image' })), { type: 'text', text: question }] }],
+    add_generation_prompt: true,
+  });
+}
+
+export interface TokenizeLlavaPromptOptions {
+  tokenizer: Tokenizer;
+  /** The id written at image positions (the engine overwrites those embeddings). */
+  imageTokenId: number;
+  /** Image tokens of each image, in order: `'<image>'` number k becomes `tokensPerImage[k]` copies. */
+  tokensPerImage: readonly number[];
+  /** Prepend the tokenizer's special tokens (LLaMA's BOS). Default true. */
+  addSpecialTokens?: boolean;
+}
+
+/**
+ * LLaVA's `tokenizer_image_token`, then the expansion llava-hf's processor
+ * does: split the text on `'<image>'`, tokenise each chunk on its own (so a
+ * chunk after an image starts with SentencePiece's `▁`, as in LLaVA), keep one
+ * BOS at the start, put the image token between chunks, and expand image k to
+ * `tokensPerImage[k]` copies. Throws LlavaPromptError when placeholders and
+ * images disagree.
+ */
+export function tokenizeLlavaPrompt(text: string, options: TokenizeLlavaPromptOptions): { inputIds: number[]; imageMask: Uint8Array } {
+  const { tokenizer, imageTokenId, tokensPerImage } = options;
+  const chunks = text.split(IMAGE_PLACEHOLDER);
+  if (chunks.length - 1 !== tokensPerImage.length) {
+    throw new LlavaPromptError(
+      `the prompt has ${chunks.length - 1} ${IMAGE_PLACEHOLDER} placeholder(s) for ${tokensPerImage.length} image(s)${chunks.length - 1 > tokensPerImage.length ? `; does the question itself contain "${IMAGE_PLACEHOLDER}"?` : ''}`,
+      { placeholders: chunks.length - 1, images: tokensPerImage.length },
+    );
+  }
+  const ids: number[] = [];
+  const mask: number[] = [];
+  chunks.forEach((chunk, k) => {
+    if (k > 0) {
+      const count = tokensPerImage[k - 1] as number;
+      for (let i = 0; i < count; i++) {
+        ids.push(imageTokenId);
+        mask.push(1);
+      }
+    }
+    // Later chunks without special tokens: LLaVA tokenises them with BOS and drops it again.
+    const chunkIds = tokenizer.encode(chunk, { addSpecialTokens: k === 0 && (options.addSpecialTokens ?? true) });
+    for (const id of chunkIds) {
+      ids.push(id);
+      mask.push(0);
+    }
+  });
+  return { inputIds: ids, imageMask: Uint8Array.from(mask) };
+}
+
+/**
+ * A LLaVA prompt for one question: `'default'` = the original `vicuna_v1`
+ * format ({@link vicunaV1Prompt}); `'chat'` = the checkpoint's chat template.
+ * Tokenised with {@link tokenizeLlavaPrompt}; a BOS is added unless the
+ * rendered text already starts with it.
+ */
+export function buildLlavaPrompt(options: {
+  question: string;
+  tokensPerImage: readonly number[];
+  tokenizer: Tokenizer;
+  imageTokenId: number;
+  template: 'default' | 'chat';
+}): PreparedPrompt {
+  const { question, tokensPerImage, tokenizer, imageTokenId, template } = options;
+  const count = tokensPerImage.length;
+  const text = template === 'chat' ? chatTemplatePrompt(question, count, tokenizer) : vicunaV1Prompt(question, count);
+  const bos = tokenizer.specialTokens.bos?.content;
+  const addSpecialTokens = !(bos !== undefined && text.startsWith(bos));
+  const { inputIds, imageMask } = tokenizeLlavaPrompt(text, { tokenizer, imageTokenId, tokensPerImage, addSpecialTokens });
+  return { inputIds, imageMask, text };
+}
