@@ -1,0 +1,11 @@
+export { createVasinkServer, startServer } from './server.js';
+export type { ServerAddress, ServerState, StartServerOptions, VasinkServer } from './server.js';
+export { DEFAULT_LIMITS, resolveServerOptions } from './server-options.js';
+export type { ResolvedServerOptions, ServerLimits, VasinkServerOptions } from './server-options.js';
+export type { ServedModel } from './served-model.js';
+export { ApiError } from './api-error.js';
+export type { ApiErrorBody, ApiErrorType } from './api-error.js';
+export { formatRequestLogEntry } from './request-log.js';
+export type { RequestLogEntry, RequestOutcome } from './request-log.js';
+export type { VarEcho, VarField } from './var-field.js';
+export type { InspectLayer, InspectResponse, InspectSink } from './var-inspect.js';

@@ -1,0 +1,34 @@
+import type { ModelManifest } from '@vasink/runtime';
+import type { Qwen2VlTensorLayout } from './checkpoint-layout.js';
+import { Qwen2VlConfigError } from './errors.js';
+import type { Qwen2VlImageSettings } from './preprocessor-config.js';
+import type { Qwen2VlVisionConfig } from './qwen2vl-config.js';
+
+/** What the qwen2-vl adapter stores in `manifest.adapter` at conversion and reads back at run time. */
+export interface Qwen2VlAdapterSettings {
+  /** Preprocessing, from the checkpoint's `preprocessor_config.json` (min/max pixels, patch and merge sizes, mean/std). */
+  readonly image: Qwen2VlImageSettings;
+  readonly imageTokenId: number;
+  readonly visionStartTokenId: number;
+  readonly visionEndTokenId: number;
+  /** The vision tower converted (for inspection and `find-sink-dims`). */
+  readonly vision: Qwen2VlVisionConfig;
+  /** Tensor naming of the source checkpoint. */
+  readonly tensorLayout: Qwen2VlTensorLayout;
+  /** System message of the default prompt format. */
+  readonly systemPrompt: string;
+}
+
+/** The system message Qwen2-VL's chat template inserts when a conversation has none. */
+export const QWEN2_VL_SYSTEM_PROMPT = 'You are a helpful assistant.';
+
+/** The adapter settings of a qwen2-vl manifest; throws naming the field when one is missing. */
+export function qwen2vlSettings(manifest: ModelManifest): Qwen2VlAdapterSettings {
+  const settings = manifest.adapter as Partial<Qwen2VlAdapterSettings>;
+  for (const field of ['image', 'imageTokenId', 'visionStartTokenId', 'visionEndTokenId'] as const) {
+    if (settings[field] === undefined) {
+      throw new Qwen2VlConfigError(`manifest.json: adapter.${field} is missing; convert the checkpoint again with this vasink`, { field });
+    }
+  }
+  return { systemPrompt: QWEN2_VL_SYSTEM_PROMPT, ...settings } as Qwen2VlAdapterSettings;
+}

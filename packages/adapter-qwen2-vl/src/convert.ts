@@ -1,0 +1,191 @@
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ExternalDataFile, writeModel } from '@vasink/onnx-graph';
+import type { ConvertOptions, ModelManifest } from '@vasink/runtime';
+import { writeManifest } from '@vasink/runtime';
+import { openCheckpoint } from '@vasink/safetensors';
+import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims, sinkDimProfileForConfig } from '@vasink/sink-detect';
+import {
+  WeightMismatchError,
+  type WeightSource,
+  WeightStore,
+  assertDecoderWeights,
+  buildDecoderGraph,
+  buildEmbeddingGraph,
+  checkpointWeightSource,
+  decoderWeightShapes,
+} from '@vasink/transformer-graph';
+import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings } from './adapter-settings.js';
+import { assertVisionWeights, decoderNaming, detectTensorLayout, visionNaming, visionWeightShapes } from './checkpoint-layout.js';
+import { Qwen2VlConfigError } from './errors.js';
+import { assertFloat16Range } from './precision.js';
+import { parseQwen2VlImageSettings } from './preprocessor-config.js';
+import { QWEN2_VL_TOKENS, parseQwen2VlConfig, readCheckpointJson } from './qwen2vl-config.js';
+import { buildVisionGraph } from './vision-graph.js';
+
+/** File names of a converted Qwen2-VL model directory. */
+export const QWEN2_VL_MODEL_FILES = {
+  vision: 'vision.onnx',
+  embed: 'embed.onnx',
+  decoder: 'decoder.onnx',
+  decoderDiagnostics: 'decoder-diagnostics.onnx',
+  weights: 'weights.bin',
+} as const;
+
+/** Tokenizer and processor files copied into the model directory when the checkpoint has them. */
+const REQUIRED_FILES = ['tokenizer.json', 'tokenizer_config.json'];
+const OPTIONAL_FILES = ['chat_template.json', 'chat_template.jinja', 'special_tokens_map.json', 'generation_config.json', 'preprocessor_config.json'];
+
+const PRODUCER = '@vasink/adapter-qwen2-vl';
+
+/**
+ * Convert a Hugging Face Qwen2-VL checkpoint (`Qwen2VLForConditionalGeneration`,
+ * released or newer transformers layout, single-file or sharded, bfloat16 /
+ * float16 / float32) into a vasink model directory: `vision.onnx`,
+ * `embed.onnx`, `decoder.onnx` (VAR inside), `decoder-diagnostics.onnx`, one
+ * shared `weights.bin`, the tokenizer and processor files, `manifest.json`.
+ *
+ * Everything is validated before any graph is built: the config (fields named
+ * with their file), every tensor's presence, shape and dtype, the tokenizer
+ * files, user sink dims, and — for `dtype: 'float16'` — that every weight fits
+ * float16's range. Sink dims: `options.sinkDims`, else the backbone's profile
+ * (Qwen2-VL-7B: [458, 2570]); Qwen2-VL-2B has none published, so its manifest
+ * records `dims: null` (give them at run time or run `vasink find-sink-dims`).
+ */
+export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelManifest> {
+  const { source, target, dtype } = options;
+  const progress = options.onProgress ?? (() => {});
+  progress({ stage: 'validate', done: 0, total: 1 });
+  const config = parseQwen2VlConfig(await readCheckpointJson(source, 'config.json'), join(source, 'config.json'));
+  const image = parseQwen2VlImageSettings(await readCheckpointJson(source, 'preprocessor_config.json', { optional: true }), join(source, 'preprocessor_config.json'));
+  const v = config.vision;
+  for (const [field, fromProcessor, fromConfig] of [
+    ['patch_size', image.patchSize, v.patchSize],
+    ['temporal_patch_size', image.temporalPatchSize, v.temporalPatchSize],
+    ['merge_size', image.mergeSize, v.spatialMergeSize],
+  ] as const) {
+    if (fromProcessor !== fromConfig) {
+      throw new Qwen2VlConfigError(`${join(source, 'preprocessor_config.json')}: ${field} ${fromProcessor} disagrees with config.json's vision_config (${fromConfig})`, {
+        field,
+      });
+    }
+  }
+  for (const file of REQUIRED_FILES) await readCheckpointJson(source, file);
+  const generation = await readCheckpointJson(source, 'generation_config.json', { optional: true });
+
+  const sink = qwen2vlSinkSettings(config.text.hiddenSize, config.text.numLayers, options.sinkDims);
+
+  const checkpoint = await openCheckpoint(source);
+  try {
+    const layout = detectTensorLayout(checkpoint.names());
+    if (!layout) {
+      throw new WeightMismatchError(
+        `${source}: found neither model.embed_tokens.weight (released Qwen2-VL layout) nor model.language_model.embed_tokens.weight (newer transformers layout)`,
+        { source },
+      );
+    }
+    const weights = checkpointWeightSource(checkpoint);
+    const textNaming = decoderNaming(layout);
+    const imageNaming = visionNaming(layout);
+    await assertDecoderWeights(config.text, weights, textNaming);
+    await assertVisionWeights(v, weights, imageNaming);
+    const tensorNames = [...[...decoderWeightShapes(config.text).keys()].map(textNaming), ...[...visionWeightShapes(v).keys()].map(imageNaming)];
+    if (dtype === 'float16') {
+      let checked = 0;
+      await assertFloat16Range(weights, tensorNames, (name) => progress({ stage: 'check-float16', done: checked++, total: tensorNames.length, detail: name }));
+    }
+
+    await mkdir(target, { recursive: true });
+    // No manifest until everything else is written: a half-converted directory is never loadable.
+    await rm(join(target, 'manifest.json'), { force: true });
+    let read = 0;
+    const counted: WeightSource = {
+      describe: (name) => weights.describe(name),
+      read: (name) => {
+        progress({ stage: 'weights', done: read++, total: tensorNames.length, detail: name });
+        return weights.read(name);
+      },
+    };
+    const data = ExternalDataFile.create(join(target, QWEN2_VL_MODEL_FILES.weights));
+    try {
+      const visionStore = new WeightStore({ source: counted, naming: imageNaming, dtype, externalData: data });
+      writeModel(await buildVisionGraph({ config: v, weights: visionStore, producerName: PRODUCER }), join(target, QWEN2_VL_MODEL_FILES.vision), { externalData: data });
+      const textStore = new WeightStore({ source: counted, naming: textNaming, dtype, externalData: data });
+      writeModel(await buildEmbeddingGraph({ config: config.text, weights: textStore }), join(target, QWEN2_VL_MODEL_FILES.embed), { externalData: data });
+      writeModel(await buildDecoderGraph({ config: config.text, weights: textStore, producerName: PRODUCER }), join(target, QWEN2_VL_MODEL_FILES.decoder), {
+        externalData: data,
+      });
+      writeModel(
+        await buildDecoderGraph({ config: config.text, weights: textStore, diagnostics: true, producerName: PRODUCER }),
+        join(target, QWEN2_VL_MODEL_FILES.decoderDiagnostics),
+        { externalData: data },
+      );
+    } finally {
+      data.close();
+    }
+    progress({ stage: 'weights', done: tensorNames.length, total: tensorNames.length });
+
+    for (const file of [...REQUIRED_FILES, ...OPTIONAL_FILES]) {
+      await copyFile(join(source, file), join(target, file)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT' || REQUIRED_FILES.includes(file)) throw error;
+      });
+    }
+
+    const eosFromGeneration = generation?.eos_token_id;
+    const eosTokenIds = [
+      ...new Set([
+        ...(Array.isArray(eosFromGeneration) ? eosFromGeneration : eosFromGeneration === undefined ? [] : [eosFromGeneration]),
+        ...config.eosTokenIds,
+        QWEN2_VL_TOKENS.imEnd,
+        QWEN2_VL_TOKENS.endOfText,
+      ]),
+    ].filter((id): id is number => Number.isInteger(id) && id >= 0);
+    const adapter: Qwen2VlAdapterSettings = {
+      image,
+      imageTokenId: config.imageTokenId,
+      visionStartTokenId: config.visionStartTokenId,
+      visionEndTokenId: config.visionEndTokenId,
+      vision: v,
+      tensorLayout: layout,
+      systemPrompt: QWEN2_VL_SYSTEM_PROMPT,
+    };
+    const manifest: ModelManifest = {
+      format: 'vasink-model',
+      formatVersion: 1,
+      family: 'qwen2-vl',
+      architecture: config.architecture,
+      dtype,
+      decoder: config.text,
+      graphs: {
+        vision: QWEN2_VL_MODEL_FILES.vision,
+        embed: QWEN2_VL_MODEL_FILES.embed,
+        decoder: QWEN2_VL_MODEL_FILES.decoder,
+        decoderDiagnostics: QWEN2_VL_MODEL_FILES.decoderDiagnostics,
+      },
+      weights: [QWEN2_VL_MODEL_FILES.weights],
+      sink,
+      tokens: { imageTokenId: config.imageTokenId, eosTokenIds },
+      adapter: adapter as unknown as Readonly<Record<string, unknown>>,
+      source: { path: resolve(source), convertedAt: new Date().toISOString(), producer: PRODUCER },
+    };
+    await writeManifest(target, manifest);
+    progress({ stage: 'done', done: 1, total: 1 });
+    return manifest;
+  } finally {
+    await checkpoint.close();
+  }
+}
+
+/** The manifest's sink section: user dims, the profile's (Qwen2-VL-7B), or none (Qwen2-VL-2B, unknown sizes). */
+export function qwen2vlSinkSettings(hiddenSize: number, numLayers: number, userSinkDims: readonly number[] | undefined): ModelManifest['sink'] {
+  const model = { modelType: 'qwen2_vl', hiddenSize, numLayers };
+  if (userSinkDims && userSinkDims.length > 0) assertSinkDims(userSinkDims, hiddenSize);
+  try {
+    const resolved = resolveSinkDims({ ...model, ...(userSinkDims && userSinkDims.length > 0 ? { userSinkDims } : {}) });
+    return { dims: [...resolved.sinkDims], startLayer: resolved.startLayer, backbone: resolved.backbone ?? null, source: resolved.source };
+  } catch (error) {
+    if (!(error instanceof UnknownSinkDimsError)) throw error;
+    const profile = sinkDimProfileForConfig(model);
+    return { dims: null, startLayer: profile?.startLayer ?? 2, backbone: profile?.backbone ?? null, source: 'none' };
+  }
+}

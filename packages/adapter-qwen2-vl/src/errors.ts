@@ -1,0 +1,29 @@
+import { VasinkError } from '@vasink/tensor';
+
+/** A checkpoint file (config.json, preprocessor_config.json, ...) lacks a field or holds an unusable value. */
+export class Qwen2VlConfigError extends VasinkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(message, { code: 'QWEN2_VL_CONFIG', details });
+  }
+}
+
+/** The checkpoint is not a Qwen2-VL model (e.g. Qwen2.5-VL, LLaVA). */
+export class UnsupportedArchitectureError extends VasinkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(message, { code: 'UNSUPPORTED_ARCHITECTURE', details });
+  }
+}
+
+/** A weight does not fit the requested float16 range. */
+export class Float16RangeError extends VasinkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(message, { code: 'FLOAT16_OUT_OF_RANGE', details });
+  }
+}
+
+/** Prompt and images do not agree (image placeholders vs images given, ...). */
+export class Qwen2VlPromptError extends VasinkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(message, { code: 'QWEN2_VL_PROMPT', details });
+  }
+}

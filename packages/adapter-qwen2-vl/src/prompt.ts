@@ -1,0 +1,82 @@
+import type { ModelManifest, PreparedImages, PreparedPrompt, Tokenizer } from '@vasink/runtime';
+import { qwen2vlSettings } from './adapter-settings.js';
+import { Qwen2VlPromptError } from './errors.js';
+import type { Qwen2VlImagesExtra } from './prepare-images.js';
+import { mropePositionIds } from './rope-index.js';
+
+/** Tokens of the chat format, as Qwen2-VL's tokenizer writes them. */
+export const QWEN2_VL_PROMPT_TOKENS = {
+  imStart: '<|im_start|>',
+  imEnd: '<|im_end|>',
+  visionStart: '<|vision_start|>',
+  visionEnd: '<|vision_end|>',
+  imagePad: '<|image_pad|>',
+} as const;
+
+/**
+ * The Qwen2-VL chat prompt of one user turn — what the released chat template
+ * renders for `[{ role: 'user', content: [image…, text] }]` with
+ * `add_generation_prompt`: a system turn, every image as
+ * `<|vision_start|><|image_pad|><|vision_end|>` before the question, then the
+ * assistant header. One `<|image_pad|>` per image (expanded later).
+ */
+export function qwen2vlChatPrompt(options: { question: string; images: number; systemPrompt: string }): string {
+  const t = QWEN2_VL_PROMPT_TOKENS;
+  const vision = `${t.visionStart}${t.imagePad}${t.visionEnd}`.repeat(options.images);
+  return `${t.imStart}system\n${options.systemPrompt}${t.imEnd}\n${t.imStart}user\n${vision}${options.question}${t.imEnd}\n${t.imStart}assistant\n`;
+}
+
+/**
+ * Build the decoder prompt of one question about prepared images. Both
+ * templates use the Qwen2-VL chat format: `default` writes it directly
+ * ({@link qwen2vlChatPrompt}), `chat` renders the checkpoint's chat template
+ * (the same text for the released checkpoints; the default format when the
+ * checkpoint has none). Each `<|image_pad|>` is expanded to its image's merged
+ * token count, and the M-RoPE positions come from `get_rope_index`.
+ */
+export function prepareQwen2VlPrompt(input: {
+  question: string;
+  images: PreparedImages;
+  manifest: ModelManifest;
+  tokenizer: Tokenizer;
+  template: 'default' | 'chat';
+}): PreparedPrompt {
+  const { question, images, manifest, tokenizer } = input;
+  const settings = qwen2vlSettings(manifest);
+  const count = images.tokensPerImage.length;
+  const extra = images.extra as Qwen2VlImagesExtra | undefined;
+  if (!extra || !Array.isArray(extra.gridThw) || extra.gridThw.length !== count) {
+    throw new Qwen2VlPromptError('the prepared images carry no grid_thw for each image; prepare them with the qwen2-vl family', { images: count });
+  }
+  const text =
+    input.template === 'chat' && tokenizer.chatTemplate !== undefined
+      ? tokenizer.applyChatTemplate({
+          messages: [{ role: 'user', content: [...Array.from({ length: count }, () => ({ type: 'image' })), { type: 'text', text: question }] }],
+          add_generation_prompt: true,
+        })
+      : qwen2vlChatPrompt({ question, images: count, systemPrompt: settings.systemPrompt });
+
+  const ids = tokenizer.encode(text, { addSpecialTokens: false });
+  const pads = ids.filter((id) => id === settings.imageTokenId).length;
+  if (pads !== count) {
+    throw new Qwen2VlPromptError(
+      `the prompt holds ${pads} ${QWEN2_VL_PROMPT_TOKENS.imagePad} tokens for ${count} images (a question must not contain the image placeholder itself)`,
+      { pads, images: count },
+    );
+  }
+  const inputIds: number[] = [];
+  let image = 0;
+  for (const id of ids) {
+    const copies = id === settings.imageTokenId ? (images.tokensPerImage[image++] as number) : 1;
+    for (let k = 0; k < copies; k++) inputIds.push(id);
+  }
+  const imageMask = Uint8Array.from(inputIds, (id) => (id === settings.imageTokenId ? 1 : 0));
+  const { positionIds, nextPosition } = mropePositionIds({
+    inputIds,
+    imageGrids: extra.gridThw,
+    imageTokenId: settings.imageTokenId,
+    visionStartTokenId: settings.visionStartTokenId,
+    spatialMergeSize: settings.image.mergeSize,
+  });
+  return { inputIds, imageMask, positionIds, nextPosition, text, stopStrings: [QWEN2_VL_PROMPT_TOKENS.imEnd] };
+}
