@@ -99,7 +99,10 @@ describe('convertQwen2Vl', () => {
   });
 
   it('records no sink dims for an unknown backbone, and the model then refuses VAR pointing to find-sink-dims', async () => {
-    const manifest = await convert(legacy.dir, 'no-sinks');
+    // The tiny checkpoint names its planted dims in config.json (vasink.sink_dims); without them the backbone is unknown.
+    expect((await convert(legacy.dir, 'named-sinks')).sink).toMatchObject({ dims: [...legacy.sinkDims], source: 'user' });
+    const plain = variant('plain-config', { 'config.json': ({ vasink: _, ...c }) => c });
+    const manifest = await convert(plain, 'no-sinks');
     expect(manifest.sink).toEqual({ dims: null, startLayer: 2, backbone: null, source: 'none' });
     const model = await VisionLanguageModel.load(join(scratch, 'no-sinks'), { families: [qwen2vlFamily] });
     const request: PreparedRequest = {

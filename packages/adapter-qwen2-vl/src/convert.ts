@@ -56,7 +56,8 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
   const { source, target, dtype } = options;
   const progress = options.onProgress ?? (() => {});
   progress({ stage: 'validate', done: 0, total: 1 });
-  const config = parseQwen2VlConfig(await readCheckpointJson(source, 'config.json'), join(source, 'config.json'));
+  const rawConfig = await readCheckpointJson(source, 'config.json');
+  const config = parseQwen2VlConfig(rawConfig, join(source, 'config.json'));
   const image = parseQwen2VlImageSettings(await readCheckpointJson(source, 'preprocessor_config.json', { optional: true }), join(source, 'preprocessor_config.json'));
   const v = config.vision;
   for (const [field, fromProcessor, fromConfig] of [
@@ -73,7 +74,7 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
   for (const file of REQUIRED_FILES) await readCheckpointJson(source, file);
   const generation = await readCheckpointJson(source, 'generation_config.json', { optional: true });
 
-  const sink = qwen2vlSinkSettings(config.text.hiddenSize, config.text.numLayers, options.sinkDims);
+  const sink = qwen2vlSinkSettings(config.text.hiddenSize, config.text.numLayers, options.sinkDims ?? checkpointSinkDims(rawConfig, join(source, 'config.json')));
 
   const checkpoint = await openCheckpoint(source);
   try {
@@ -188,4 +189,18 @@ export function qwen2vlSinkSettings(hiddenSize: number, numLayers: number, userS
     const profile = sinkDimProfileForConfig(model);
     return { dims: null, startLayer: profile?.startLayer ?? 2, backbone: profile?.backbone ?? null, source: 'none' };
   }
+}
+
+/**
+ * The vasink extension `vasink.sink_dims` of config.json: tiny checkpoints name
+ * their planted sink dimensions there (real checkpoints have none).
+ */
+export function checkpointSinkDims(rawConfig: unknown, file: string): readonly number[] | undefined {
+  const extension = (rawConfig as { vasink?: { sink_dims?: unknown } } | undefined)?.vasink;
+  if (extension?.sink_dims === undefined) return undefined;
+  const dims = extension.sink_dims;
+  if (!Array.isArray(dims) || dims.length === 0 || !dims.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new Qwen2VlConfigError(`${file}: vasink.sink_dims must be a non-empty list of dimension indices, got ${JSON.stringify(dims)}`, { field: 'vasink.sink_dims' });
+  }
+  return dims as number[];
 }

@@ -234,7 +234,8 @@ export async function writeTinyQwen2VlCheckpoint(dir: string, options: TinyQwen2
   }
   const written = await writer.close();
 
-  await writeJson(dir, 'config.json', hfConfig(spec, layout));
+  // vasink extension: the planted sink dimensions, read by convert when no --sink-dims is given.
+  await writeJson(dir, 'config.json', { ...hfConfig(spec, layout), vasink: { sink_dims: [...spec.sinkDims], note: 'tiny random checkpoint written by @vasink/adapter-qwen2-vl' } });
   await writeJson(dir, 'generation_config.json', {
     bos_token_id: QWEN2_VL_TOKENS.endOfText,
     pad_token_id: QWEN2_VL_TOKENS.endOfText,

@@ -1,7 +1,7 @@
 import { assertSinkDims } from '@vasink/sink-detect';
 import { InvalidArgumentError, createTensor, float32ArrayToFloat16 } from '@vasink/tensor';
 import { DECODER_IO, type DecoderConfig } from '@vasink/transformer-graph';
-import { type VarConfig, eligibleQueries, varLayerMask, varParamsRow } from '@vasink/var';
+import { DEFAULT_VAR_PRESET, VAR_PRESETS, type VarConfig, eligibleQueries, varLayerMask, varParamsRow } from '@vasink/var';
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
 import type { DecodeInput, DecoderStep, StepOutput } from './decoder-step.js';
@@ -71,6 +71,7 @@ export function createOnnxDecoderStep(options: OnnxDecoderStepOptions): DecoderS
   const sinkDims = options.sinkDims && options.sinkDims.length > 0 ? options.sinkDims : anyVar ? [] : [0];
   if (hasVarGraph) assertSinkDims(sinkDims, d);
   const diagnosticGraph = decoder.outputNames.includes(DECODER_IO.diagnosticSelected(0));
+  const sinkStartLayer = options.sinkStartLayer ?? 2;
   const mrope = config.rope.type === 'mrope';
 
   const lengths = prompts.map((p, row) => {
@@ -96,10 +97,11 @@ export function createOnnxDecoderStep(options: OnnxDecoderStepOptions): DecoderS
   let cache: Record<string, ort.Tensor> = {};
   const params = new Float32Array(batch * 4);
   const layers = new Uint8Array(batch * L);
+  // A VAR-off row still detects sinks (for diagnostics) with the default preset's τ; its layers stay off.
   prompts.forEach((p, row) => {
+    params.set(varParamsRow(p.var ?? VAR_PRESETS[DEFAULT_VAR_PRESET]), row * 4);
     if (!p.var) return;
-    params.set(varParamsRow(p.var), row * 4);
-    layers.set(varLayerMask(p.var, { numLayers: L, ...(options.sinkStartLayer === undefined ? {} : { sinkStartLayer: options.sinkStartLayer }) }), row * L);
+    layers.set(varLayerMask(p.var, { numLayers: L, sinkStartLayer }), row * L);
   });
 
   const floatTensor = (data: Float32Array, dims: number[]) =>
@@ -143,7 +145,9 @@ export function createOnnxDecoderStep(options: OnnxDecoderStepOptions): DecoderS
     if (flags && phase === 'prefill') {
       result.sinkPositions = prompts.map((_, b) =>
         Array.from({ length: L }, (_, l) => {
+          // Layers before the sink start layer have no sinks by definition (DESIGN §1).
           const positions: number[] = [];
+          if (l < sinkStartLayer) return positions;
           for (let t = 0; t < total; t++) if (flags[(l * batch + b) * total + t]) positions.push(t - (padding[b] as number));
           return positions;
         }),

@@ -125,10 +125,18 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   // [batch, n, Q, hd] → [batch, Q, n·hd]
   const mergeHeads = (x: Value, n: number) => g.reshape(g.transpose(x, [0, 2, 1, 3]), g.concat([tokensShape, g.ints([n * hd])], 0));
 
+  // x [rows, in] · W[out, in]ᵀ (+ b). float32: Gemm with transB. float16: onnxruntime's CPU Gemm
+  // accumulates in float16 (7 % off on a 1176-term dot product), MatMul does not — so MatMul with
+  // the transposed weight, which onnxruntime folds into a constant at load.
+  const project = (x: Value, w: Value, b?: Value) => {
+    if (dtype === 'float32') return g.op('Gemm', [x, w, b], { transB: 1 }, { dtype });
+    const product = g.matMul(x, g.transpose(w, [1, 0]));
+    return b ? g.add(product, b) : product;
+  };
   const linear = async (x: Value, name: string, bias = false) => {
     const w = await weights.load(g, `${name}.weight`);
     const b = bias ? await weights.load(g, `${name}.bias`) : undefined;
-    return g.op('Gemm', [x, w, b], { transB: 1 }, { dtype });
+    return project(x, w, b);
   };
   const rmsNorm = async (x: Value, name: string) => {
     const w = await weights.load(g, `${name}.weight`);
@@ -209,7 +217,7 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
       const context = g.reshape(g.matMul(g.reshape(probs, groupedScoresShape), values5), [0, heads, -1, hd]);
       return g.reshape(g.transpose(context, [0, 2, 1, 3]), [-1, heads * hd]);
     });
-    hidden = g.add(hidden, g.op('Gemm', [attended, oWeight], { transB: 1 }, { dtype }));
+    hidden = g.add(hidden, project(attended, oWeight));
     const mlpIn = await rmsNorm(hidden, `${prefix}.post_attention_layernorm`);
     const gate = await linear(mlpIn, `${prefix}.mlp.gate_proj`);
     const up = await linear(mlpIn, `${prefix}.mlp.up_proj`);
@@ -221,7 +229,7 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   const last = g.reshape(g.slice(g.reshape(hidden, embedsShape), [-1], [Infinity], [1]), [-1, d]);
   const finalNormed = await rmsNorm(last, 'norm');
   const head = await weights.load(g, config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight');
-  let logits = g.op('Gemm', [finalNormed, head], { transB: 1 }, { dtype });
+  let logits = project(finalNormed, head);
   if (dtype !== 'float32') logits = g.cast(logits, 'float32');
   g.output(g.unsqueeze(logits, [1]), { name: io.logits, dtype: 'float32', dims: ['batch', 1, config.vocabSize] });
   if (mode === 'var') {

@@ -117,7 +117,8 @@ describe('float16 weights', () => {
     const b = out.logits!.data as Float32Array;
     const scale = Math.max(...a.map(Math.abs));
     const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
-    expect(worst / scale).toBeLessThan(2e-2);
+    // float16 weights and activations, float32 accumulation: within a few parts per thousand.
+    expect(worst / scale).toBeLessThan(2e-3);
     await Promise.all([wide.release(), half.release()]);
   });
 });

@@ -1,0 +1,48 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { progressBar } from '../lib/progress.js';
+import { familyOfCheckpoint } from '../lib/families.js';
+import { UsageError, intListFlag, parseCommand } from '../lib/usage.js';
+
+const HELP = `usage: vasink convert <hf-dir> <model-dir> [--dtype fp32|fp16] [--vision-tower <dir>] [--sink-dims a,b] [--force]
+
+Convert a Hugging Face checkpoint (LLaVA-1.5 in llava-hf or original layout,
+Qwen2-VL) into a vasink model directory: vision, embedding and VAR decoder
+ONNX graphs sharing one external weight file, the tokenizer and a manifest.
+  --dtype fp32|fp16     weights and KV cache precision (default fp32; fp16 for CUDA)
+  --vision-tower <dir>  the CLIP checkpoint of an original-layout LLaVA release
+  --sink-dims a,b       sink dimensions when the backbone has no published profile
+  --force               write into a non-empty model directory
+`;
+
+export async function runConvert(args: string[]): Promise<number> {
+  const parsed = parseCommand(
+    args,
+    { dtype: { type: 'string' }, 'vision-tower': { type: 'string' }, 'sink-dims': { type: 'string' }, force: { type: 'boolean' } },
+    HELP,
+    { min: 2, max: 2 },
+  );
+  if (!parsed) return 0;
+  const [source, target] = parsed.positionals as [string, string];
+  const dtypeFlag = (parsed.values.dtype as string | undefined) ?? 'fp32';
+  const dtype = ({ fp32: 'float32', fp16: 'float16', float32: 'float32', float16: 'float16' } as const)[dtypeFlag as 'fp32'];
+  if (!dtype) throw new UsageError(`--dtype must be fp32 or fp16, got "${dtypeFlag}"`);
+  const sinkDims = intListFlag(parsed.values['sink-dims'] as string | undefined, 'sink-dims');
+  const family = await familyOfCheckpoint(source);
+  const existing = await readdir(target).catch(() => []);
+  if (existing.length > 0 && !parsed.values.force) throw new UsageError(`${target} is not empty; pass --force to write into it`);
+  await mkdir(target, { recursive: true });
+  const bar = progressBar(`convert ${family.name}`);
+  const manifest = await family.convert({
+    source,
+    target,
+    dtype,
+    ...(sinkDims ? { sinkDims } : {}),
+    ...(parsed.values['vision-tower'] ? { visionTower: parsed.values['vision-tower'] as string } : {}),
+    onProgress: (p) => bar.update(p.done, p.total, p.stage),
+  });
+  const d = manifest.decoder;
+  bar.finish(
+    `${target}: ${manifest.architecture}, ${d.numLayers} layers, hidden ${d.hiddenSize}, ${manifest.dtype}; sink dims ${manifest.sink.dims ? manifest.sink.dims.join(', ') : 'unknown (run vasink find-sink-dims)'}`,
+  );
+  return 0;
+}

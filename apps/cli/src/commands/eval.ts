@@ -1,0 +1,127 @@
+import { BENCHMARKS, type EvalItem, type EvalRow, createJudge, createProgressPrinter, getBenchmark, mergeShards, parseShard, runEvaluation } from '@vasink/eval';
+import { decodeImage } from '@vasink/image';
+import { type RowSettings, type VisionLanguageModel, collect } from '@vasink/runtime';
+import type { VarConfig } from '@vasink/var';
+import { UsageError, numberFlag, parseCommand, required } from '../lib/usage.js';
+import { VAR_FLAGS, VAR_HELP, varFromFlags } from '../lib/var-flags.js';
+import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
+
+const HELP = `usage: vasink eval <benchmark> --model <dir> --data <path> --out <dir> [options]
+       vasink eval merge <benchmark> --data <path> --out <dir>
+
+Run a model over a benchmark as its authors release it (or the LLaVA evaluation
+layout: question jsonl + image folder), append predictions per item to JSONL,
+and score them with the benchmark's official metric. Killed at any point, the
+same command resumes where it stopped.
+benchmarks: ${Object.keys(BENCHMARKS).join(', ')}
+  --data <path>            the benchmark file or directory
+  --images <dir>           image folder, when not found from --data
+  --annotations <file>     label file for LLaVA-layout questions
+  --out <dir>              run directory (predictions, summary.md/json, compare.md, chart.svg)
+  --compare                answer every item without and with VAR (image features computed once)
+  --shard i/n              run the i-th of n shards (0-based); then \`vasink eval merge\`
+  --allow-skips            skip and count malformed records instead of failing
+  --max-new-tokens <n>     default 128
+  --limit <n>              only the first n items (smoke runs)
+  --judge-url <url>        OpenAI-compatible endpoint for judged benchmarks (…/v1)
+  --judge-model <name>     judge model name
+  --judge-key-env <VAR>    environment variable holding the judge's API key
+${VAR_HELP}${MODEL_HELP}`;
+
+const FLAGS = {
+  ...MODEL_FLAGS,
+  ...VAR_FLAGS,
+  data: { type: 'string' },
+  images: { type: 'string' },
+  annotations: { type: 'string' },
+  out: { type: 'string' },
+  compare: { type: 'boolean' },
+  shard: { type: 'string' },
+  'allow-skips': { type: 'boolean' },
+  'max-new-tokens': { type: 'string' },
+  limit: { type: 'string' },
+  'judge-url': { type: 'string' },
+  'judge-model': { type: 'string' },
+  'judge-key-env': { type: 'string' },
+} as const;
+
+export async function runEval(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, FLAGS, HELP, { min: 1, max: 2 });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  const merging = positionals[0] === 'merge';
+  const name = merging ? positionals[1] : positionals[0];
+  if (!name || (!merging && positionals.length > 1)) throw new UsageError('give one benchmark name (see --help)');
+  const benchmark = getBenchmark(name);
+  const out = required(values.out, 'out');
+  const loaded = benchmark.load({
+    data: required(values.data, 'data'),
+    ...(values.images ? { images: values.images } : {}),
+    ...(values.annotations ? { annotations: values.annotations } : {}),
+    ...(values['allow-skips'] ? { allowSkips: true } : {}),
+  });
+  const limit = numberFlag(values.limit, 'limit', { integer: true, min: 1 });
+  const items = limit ? loaded.items.slice(0, limit) : loaded.items;
+  if (loaded.skipped.length > 0) process.stderr.write(`skipped ${loaded.skipped.length} malformed record(s) (listed in the summary)\n`);
+  if (merging) {
+    const merged = mergeShards({ out, items });
+    process.stderr.write(`merged ${merged.rows.join(', ')} into ${Object.values(merged.files).join(', ')}\n`);
+    return 0;
+  }
+  const varConfig = varFromFlags(values);
+  if (values.compare && !varConfig) throw new UsageError('--compare needs VAR: drop --no-var');
+  const rows: EvalRow[] = values.compare
+    ? [{ name: 'base' }, { name: 'var', settings: { ...varConfig } }]
+    : [varConfig ? { name: 'var', settings: { ...varConfig } } : { name: 'base' }];
+  const maxNewTokens = numberFlag(values['max-new-tokens'], 'max-new-tokens', { integer: true, min: 1 }) ?? 128;
+  const judge =
+    values['judge-url'] && values['judge-model']
+      ? createJudge({ url: values['judge-url'], model: values['judge-model'], ...(values['judge-key-env'] ? { apiKeyEnv: values['judge-key-env'] } : {}), cacheDir: `${out}/judge-cache` })
+      : undefined;
+  if (benchmark.judged === true && !judge) throw new UsageError(`${benchmark.name} is scored by a judge model: give --judge-url and --judge-model`);
+  const model = await openModel(values);
+  try {
+    const answer = answerWithModel(model, rows, maxNewTokens);
+    const result = await runEvaluation({
+      benchmark,
+      items,
+      out,
+      answer,
+      rows,
+      ...(values.shard ? { shard: parseShard(values.shard) } : {}),
+      onProgress: createProgressPrinter(process.stderr),
+      ...(judge ? { judge } : {}),
+      skipped: loaded.skipped,
+      meta: { model: model.dir, family: model.manifest.family, data: values.data, maxNewTokens },
+    });
+    const lines = [`${result.total} item(s), ${result.resumed} resumed from an earlier run; predictions in ${Object.values(result.predictionFiles).join(', ')}`];
+    if (result.reports) lines.push(`reports: ${Object.values(result.reports).join(', ')}`);
+    process.stderr.write(`${lines.join('\n')}\n`);
+    if (result.scores) process.stdout.write(`${JSON.stringify(result.scores, null, 2)}\n`);
+    return 0;
+  } finally {
+    await model.close();
+  }
+}
+
+/**
+ * The runner's answer function: every row of one item is generated in one
+ * batch from one prepared request (image features once); the rows asked later
+ * for the same item are served from that batch.
+ */
+export function answerWithModel(model: VisionLanguageModel, rows: readonly EvalRow[], maxNewTokens: number) {
+  let cached: { id: string; texts: Map<string, { text: string; ids: number[] }> } | undefined;
+  const settings = (row: EvalRow): RowSettings => (row.name === 'base' ? {} : { var: row.settings as unknown as VarConfig });
+  return async (item: EvalItem, row: EvalRow) => {
+    if (cached?.id !== item.id || !cached.texts.has(row.name)) {
+      const images = await Promise.all(
+        item.images.map((ref) => decodeImage('path' in ref ? ref.path : Buffer.from(ref.base64, 'base64'))),
+      );
+      const prepared = await model.prepare({ question: item.prompt, images });
+      const results = await collect(model.generate(prepared, { rows: rows.map(settings), maxNewTokens }));
+      cached = { id: item.id, texts: new Map(rows.map((r, i) => [r.name, { text: results[i]!.text.trim(), ids: results[i]!.ids }])) };
+    }
+    const answer = cached.texts.get(row.name)!;
+    return { text: answer.text, extra: { tokens: answer.ids.length } };
+  };
+}

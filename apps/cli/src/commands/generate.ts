@@ -1,0 +1,175 @@
+import type { GenerationResult, RowSettings, VarStepDiagnostics, VisionLanguageModel } from '@vasink/runtime';
+import { collect } from '@vasink/runtime';
+import { expandImagePaths, loadImages } from '../lib/images.js';
+import { UsageError, numberFlag, parseCommand, required } from '../lib/usage.js';
+import { VAR_FLAGS, VAR_HELP, describeVar, varFromFlags } from '../lib/var-flags.js';
+import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
+
+const HELP = `usage: vasink generate --model <dir> --image <file> --prompt <text> [options]
+
+Answer a question about one or more images, streaming the answer.
+  --image <file>               an image (JPEG, PNG, WebP, GIF); repeat for several
+  --prompt <text>              the question
+  --template default|chat      the model's evaluation prompt format (default) or its chat template
+  --compare                    answer twice, without and with VAR, side by side (image features computed once)
+  --json                       print a machine-readable record instead of streaming text
+  --max-new-tokens <n>         default 128
+  --temperature <t>            sample at temperature t (default 0: greedy)
+  --top-p <p> --top-k <k>      nucleus / top-k sampling
+  --seed <n>                   sampling seed (default 0)
+  --stop <text>                stop string; repeat for several
+${VAR_HELP}${MODEL_HELP}`;
+
+export const GENERATE_FLAGS = {
+  ...MODEL_FLAGS,
+  ...VAR_FLAGS,
+  image: { type: 'string', multiple: true },
+  prompt: { type: 'string' },
+  template: { type: 'string' },
+  compare: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'max-new-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-p': { type: 'string' },
+  'top-k': { type: 'string' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+} as const;
+
+/** Sampling options from the flags (greedy unless a temperature > 0 is given). */
+export function samplingFromFlags(values: Record<string, unknown>) {
+  const temperature = numberFlag(values.temperature as string | undefined, 'temperature', { min: 0 }) ?? 0;
+  const topP = numberFlag(values['top-p'] as string | undefined, 'top-p', { min: 0 });
+  const topK = numberFlag(values['top-k'] as string | undefined, 'top-k', { integer: true, min: 0 });
+  const seed = numberFlag(values.seed as string | undefined, 'seed', { integer: true, min: 0 });
+  if (topP !== undefined && topP > 1) throw new UsageError(`--top-p must be in (0, 1], got ${topP}`);
+  return {
+    doSample: temperature > 0,
+    temperature: temperature > 0 ? temperature : 1,
+    ...(topP === undefined ? {} : { topP }),
+    ...(topK === undefined ? {} : { topK }),
+    ...(seed === undefined ? {} : { seed }),
+  };
+}
+
+/** The JSON record of a generation: prompt, per-step choices and VAR diagnostics. */
+export function generationRecord(model: VisionLanguageModel, input: { question: string; imageFiles: string[]; rows: RowSettings[]; prepared: Awaited<ReturnType<VisionLanguageModel['prepare']>>; results: GenerationResult<VarStepDiagnostics>[] }) {
+  const { prepared } = input;
+  const token = (id: number) => model.tokenizer.idToToken(id) ?? null;
+  const imagePositions = [...prepared.prompt.imageMask.entries()].filter(([, m]) => m).map(([t]) => t);
+  const L = model.manifest.decoder.numLayers;
+  return {
+    model: model.dir,
+    family: model.manifest.family,
+    device: model.device,
+    question: input.question,
+    images: input.imageFiles.map((file, i) => ({ file, grid: prepared.images.grids[i], tokens: prepared.images.tokensPerImage[i] })),
+    prompt: { text: prepared.prompt.text, tokenIds: prepared.prompt.inputIds, imageTokenPositions: imagePositions },
+    visionMs: Math.round(prepared.visionMs),
+    rows: input.results.map((result, r) => {
+      const settings = input.rows[r] as RowSettings;
+      const prefill = result.diagnostics[0];
+      const sum = (pick: (d: VarStepDiagnostics) => number[][] | undefined) =>
+        Array.from({ length: L }, (_, l) => result.diagnostics.reduce((acc, d) => {
+          const v = d && pick(d)?.[r]?.[l];
+          return acc + (Array.isArray(v) ? v.reduce((a: number, x: number) => a + x, 0) : (v ?? 0));
+        }, 0));
+      return {
+        name: settings.var ? 'var' : 'base',
+        var: settings.var ?? null,
+        text: result.text,
+        ids: result.ids,
+        finishReason: result.finishReason,
+        steps: result.ids.map((id, i) => ({
+          id,
+          token: token(id),
+          logProb: result.logProbs[i],
+          top5: (result.topLogits[i] ?? []).slice(0, 5).map((t) => ({ id: t.id, token: token(t.id), logit: t.logit })),
+        })),
+        diagnostics: {
+          sinksPerLayer: prefill?.sinkPositions?.[r] ?? null,
+          imageSinksPerLayer: prefill?.sinkPositions?.[r]?.map((layer) => layer.filter((t) => prepared.prompt.imageMask[t] === 1)) ?? null,
+          selectedHeadsPerLayer: Array.from({ length: L }, (_, l) =>
+            result.diagnostics.reduce<number[]>((acc, d) => {
+              (d?.selectedPerHead?.[r]?.[l] ?? []).forEach((v, h) => (acc[h] = (acc[h] ?? 0) + v));
+              return acc;
+            }, []),
+          ),
+          selectedRowsAtPrefill: (prefill?.selectedPerHead?.[r] ?? []).flat().reduce((a, x) => a + x, 0),
+          selectedRowsAtDecode: result.diagnostics.slice(1).reduce((acc, d) => acc + (d?.selectedPerHead?.[r] ?? []).flat().reduce((a, x) => a + x, 0), 0),
+          movedMassPerLayer: sum((d) => d.moved?.map((row) => row.map((m) => m))),
+        },
+      };
+    }),
+  };
+}
+
+export async function runGenerate(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, GENERATE_FLAGS, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const question = required(values.prompt, 'prompt');
+  const imageFiles = await expandImagePaths(values.image ?? []);
+  if (imageFiles.length === 0) throw new UsageError('--image is required (see --help)');
+  const template = values.template ?? 'default';
+  if (template !== 'default' && template !== 'chat') throw new UsageError(`--template must be default or chat, got "${template}"`);
+  const varConfig = varFromFlags(values);
+  if (values.compare && !varConfig) throw new UsageError('--compare needs VAR: drop --no-var');
+  const maxNewTokens = numberFlag(values['max-new-tokens'], 'max-new-tokens', { integer: true, min: 1 }) ?? 128;
+  const sampling = samplingFromFlags(values);
+  const images = await loadImages(imageFiles);
+  const model = await openModel(values);
+  try {
+    const rows: RowSettings[] = values.compare ? [{}, { var: varConfig! }] : [varConfig ? { var: varConfig } : {}];
+    const prepared = await model.prepare({ question, images, template });
+    const events = model.generate(prepared, {
+      rows,
+      maxNewTokens,
+      sampling,
+      ...(values.stop ? { stopStrings: values.stop } : {}),
+      diagnostics: values.json === true,
+    });
+    if (values.json) {
+      const results = await collect(events);
+      process.stdout.write(`${JSON.stringify(generationRecord(model, { question, imageFiles, rows, prepared, results }), null, 2)}\n`);
+      return 0;
+    }
+    if (!values.compare) {
+      process.stderr.write(`${model.manifest.family} on ${model.device}, ${describeVar(rows[0]!)}\n`);
+      for await (const event of events) process.stdout.write(event.text);
+      process.stdout.write('\n');
+      return 0;
+    }
+    const results = await collect(events);
+    process.stdout.write(`${sideBySide([`base (VAR off)`, results[0]!.text], [describeVar(rows[1]!), results[1]!.text])}\n`);
+    return 0;
+  } finally {
+    await model.close();
+  }
+}
+
+/** Two labelled texts in two columns, wrapped. */
+export function sideBySide(left: [string, string], right: [string, string], width = Math.min(process.stdout.columns ?? 100, 140)): string {
+  const column = Math.max(20, Math.floor((width - 3) / 2));
+  const wrap = (text: string) => {
+    const lines: string[] = [];
+    for (const paragraph of text.split('\n')) {
+      let line = '';
+      for (const word of paragraph.split(/\s+/)) {
+        if ((line + ' ' + word).trim().length > column && line) {
+          lines.push(line);
+          line = word;
+        } else line = (line + ' ' + word).trim();
+        while (line.length > column) {
+          lines.push(line.slice(0, column));
+          line = line.slice(column);
+        }
+      }
+      lines.push(line);
+    }
+    return lines;
+  };
+  const a = [left[0], '-'.repeat(Math.min(column, left[0].length)), ...wrap(left[1])];
+  const b = [right[0], '-'.repeat(Math.min(column, right[0].length)), ...wrap(right[1])];
+  return Array.from({ length: Math.max(a.length, b.length) }, (_, i) => `${(a[i] ?? '').padEnd(column)} | ${b[i] ?? ''}`.trimEnd()).join('\n');
+}

@@ -1,0 +1,148 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { type RgbImage, colormap, createRgbImage, encodePng, markTokens, overlayHeatmap } from '@vasink/image';
+import type { Inspection, RowSettings } from '@vasink/runtime';
+import { varLayerMask } from '@vasink/var';
+import { expandImagePaths, loadImages } from '../lib/images.js';
+import { UsageError, intListFlag, parseCommand, required } from '../lib/usage.js';
+import { VAR_FLAGS, VAR_HELP, varFromFlags } from '../lib/var-flags.js';
+import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
+
+const HELP = `usage: vasink inspect --model <dir> --image <file> --prompt <text> --out <dir> [options]
+
+Run one prefill without and with VAR through the diagnostic graph and write:
+  report.json                      sinks, visual sinks (image patches), selected heads,
+                                   moved mass and image attention per layer
+  sinks-<image>.png                the image as the model sees it, visual sink patches marked
+  attention-L<layer>-<base|var>-<image>.png
+                                   attention of the eligible text queries over the image
+  heads.png                        layer × head map of image-centric (selected) rows
+  --layers a,b,...                 layers to draw heatmaps for (default: every layer VAR acts on)
+  --template default|chat
+${VAR_HELP}${MODEL_HELP}`;
+
+export async function runInspect(args: string[]): Promise<number> {
+  const parsed = parseCommand(
+    args,
+    { ...MODEL_FLAGS, ...VAR_FLAGS, image: { type: 'string', multiple: true }, prompt: { type: 'string' }, out: { type: 'string' }, layers: { type: 'string' }, template: { type: 'string' } },
+    HELP,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const question = required(values.prompt, 'prompt');
+  const out = required(values.out, 'out');
+  const imageFiles = await expandImagePaths(values.image ?? []);
+  if (imageFiles.length === 0) throw new UsageError('--image is required (see --help)');
+  const varConfig = varFromFlags(values);
+  if (!varConfig) throw new UsageError('inspect compares without and with VAR: drop --no-var');
+  const template = values.template ?? 'default';
+  if (template !== 'default' && template !== 'chat') throw new UsageError(`--template must be default or chat, got "${template}"`);
+  const images = await loadImages(imageFiles);
+  const model = await openModel(values);
+  try {
+    const prepared = await model.prepare({ question, images, template });
+    const rows: RowSettings[] = [{}, { var: varConfig }];
+    const inspection = await model.inspect(prepared, rows);
+    const L = model.manifest.decoder.numLayers;
+    const active = varLayerMask(varConfig, { numLayers: L, sinkStartLayer: model.manifest.sink.startLayer });
+    const layers = intListFlag(values.layers, 'layers') ?? [...active.keys()].filter((l) => active[l]);
+    for (const l of layers) if (l >= L) throw new UsageError(`--layers: layer ${l} does not exist (the model has ${L})`);
+    await mkdir(out, { recursive: true });
+    const report = await writeInspection({ out, inspection, prepared, imageFiles, layers, active, heads: model.manifest.decoder.numHeads });
+    await writeFile(join(out, 'report.json'), `${JSON.stringify({ model: model.dir, family: model.manifest.family, question, var: varConfig, ...report }, null, 2)}\n`);
+    process.stderr.write(`wrote ${report.files.length + 1} files to ${out}\n`);
+    return 0;
+  } finally {
+    await model.close();
+  }
+}
+
+interface WriteInput {
+  out: string;
+  inspection: Inspection;
+  prepared: { prompt: { imageMask: Uint8Array; inputIds: readonly number[] }; images: { grids: readonly { rows: number; cols: number }[]; views: readonly RgbImage[]; tokensPerImage: readonly number[] } };
+  imageFiles: string[];
+  layers: number[];
+  active: Uint8Array;
+  heads: number;
+}
+
+/** Write the pictures and return the report's body. */
+export async function writeInspection(input: WriteInput) {
+  const { out, inspection, prepared, imageFiles, layers, active, heads } = input;
+  const [base, withVar] = inspection.rows as [Inspection['rows'][number], Inspection['rows'][number]];
+  const imagePositions = [...prepared.prompt.imageMask.entries()].filter(([, m]) => m).map(([t]) => t);
+  // Which image and patch each image position is.
+  const patchOf = new Map<number, { image: number; patch: number }>();
+  let k = 0;
+  prepared.images.tokensPerImage.forEach((count, image) => {
+    for (let patch = 0; patch < count; patch++) patchOf.set(imagePositions[k++] as number, { image, patch });
+  });
+  const files: string[] = [];
+  const save = async (name: string, image: RgbImage) => {
+    await writeFile(join(out, name), await encodePng(image));
+    files.push(name);
+  };
+  const stem = (i: number) => basename(imageFiles[i] ?? `image${i}`).replace(/\.[^.]+$/, '');
+
+  const perLayer = withVar.layers.map((layer, l) => {
+    const visualSinks = layer.sinkPositions.filter((t) => patchOf.has(t)).map((t) => ({ position: t, ...patchOf.get(t)! }));
+    const imageShare = (attention: Float32Array) => {
+      let total = 0;
+      for (let h = 0; h < heads; h++) for (const t of imagePositions) total += attention[h * prepared.prompt.inputIds.length + t] as number;
+      return total / heads;
+    };
+    return {
+      layer: l,
+      varActive: active[l] === 1,
+      sinks: layer.sinkPositions,
+      visualSinks,
+      selectedRowsPerHead: layer.selectedPerHead,
+      movedMass: layer.moved,
+      imageAttention: { base: imageShare(base.layers[l]!.attention), var: imageShare(layer.attention) },
+    };
+  });
+
+  const tokens = prepared.prompt.inputIds.length;
+  for (const [i, view] of prepared.images.views.entries()) {
+    const grid = prepared.images.grids[i]!;
+    const sinkPatches = new Set<number>();
+    for (const layer of perLayer) if (layer.varActive) for (const s of layer.visualSinks) if (s.image === i) sinkPatches.add(s.patch);
+    await save(`sinks-${stem(i)}.png`, markTokens(view, [...sinkPatches], grid, [255, 0, 0]));
+    const positions = [...patchOf.entries()].filter(([, p]) => p.image === i).map(([t]) => t);
+    for (const l of layers) {
+      for (const [name, row] of [['base', base], ['var', withVar]] as const) {
+        const attention = row.layers[l]!.attention;
+        const values = positions.map((t) => {
+          let sum = 0;
+          for (let h = 0; h < heads; h++) sum += attention[h * tokens + t] as number;
+          return sum / heads;
+        });
+        await save(`attention-L${l}-${name}-${stem(i)}.png`, overlayHeatmap(view, values, grid, { alpha: 0.55, colormap: 'viridis' }));
+      }
+    }
+  }
+  await save('heads.png', headMap(perLayer.map((l) => l.selectedRowsPerHead), heads));
+  return { imageTokens: imagePositions.length, layers: perLayer, files };
+}
+
+/** Layer × head grid (rows = layers, top = layer 0), brighter = more selected rows. */
+export function headMap(selected: readonly (readonly number[])[], heads: number, cell = 12): RgbImage {
+  const layers = selected.length;
+  const max = Math.max(1, ...selected.flat());
+  const image = createRgbImage(heads * cell, layers * cell);
+  for (let l = 0; l < layers; l++) {
+    for (let h = 0; h < heads; h++) {
+      const [r, g, b] = colormap('viridis', (selected[l]?.[h] ?? 0) / max);
+      for (let y = l * cell; y < (l + 1) * cell; y++) {
+        for (let x = h * cell; x < (h + 1) * cell; x++) {
+          const o = (y * image.width + x) * 3;
+          image.data[o] = r;
+          image.data[o + 1] = g;
+          image.data[o + 2] = b;
+        }
+      }
+    }
+  }
+  return image;
+}

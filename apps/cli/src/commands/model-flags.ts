@@ -1,0 +1,33 @@
+import { type DeviceRequest, VisionLanguageModel } from '@vasink/runtime';
+import { FAMILIES } from '../lib/families.js';
+import { UsageError, intListFlag, numberFlag, required } from '../lib/usage.js';
+
+export const MODEL_FLAGS = {
+  model: { type: 'string' },
+  device: { type: 'string' },
+  threads: { type: 'string' },
+  'sink-dims': { type: 'string' },
+} as const;
+
+export const MODEL_HELP = `model options:
+  --model <dir>                a converted model directory (vasink convert)
+  --device <d>                 auto (default: CUDA when its provider is installed, else CPU) | cuda | cpu
+  --threads <n>                onnxruntime intra-op threads
+  --sink-dims <a,b>            override the model's sink dimensions
+`;
+
+/** Open the model the flags name. */
+export async function openModel(values: Record<string, string | string[] | boolean | undefined>): Promise<VisionLanguageModel> {
+  const device = (values.device as string | undefined) ?? 'auto';
+  if (!['auto', 'cuda', 'cpu'].includes(device)) throw new UsageError(`--device must be auto, cuda or cpu, got "${device}"`);
+  const threads = numberFlag(values.threads as string | undefined, 'threads', { integer: true, min: 1 });
+  const sinkDims = intListFlag(values['sink-dims'] as string | undefined, 'sink-dims');
+  return VisionLanguageModel.load(required(values.model as string | undefined, 'model'), {
+    families: FAMILIES,
+    device: device as DeviceRequest,
+    ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
+    ...(sinkDims ? { sinkDims } : {}),
+    // 'auto' quietly takes the CPU when CUDA is absent; an explicit --device cuda warns.
+    logger: (message, level) => level === 'warn' && process.stderr.write(`vasink: ${message}\n`),
+  });
+}

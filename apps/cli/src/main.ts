@@ -1,0 +1,66 @@
+import { VasinkError } from '@vasink/tensor';
+import { runConvert } from './commands/convert.js';
+import { runDemo } from './commands/demo.js';
+import { runEval } from './commands/eval.js';
+import { runFindSinkDims } from './commands/find-sink-dims.js';
+import { runFixture } from './commands/fixture.js';
+import { runGenerate } from './commands/generate.js';
+import { runInspect } from './commands/inspect.js';
+import { runServe } from './commands/serve.js';
+import { UsageError } from './lib/usage.js';
+
+const USAGE = `vasink — Visual Attention Redistribution for multimodal models
+
+usage: vasink <command> [options]      (vasink <command> --help for its options)
+
+commands:
+  demo              the built-in default: tiny checkpoint (cached) → convert → answer about
+                    the bundled sample image without and with VAR → show what VAR did
+  fixture           write a tiny random checkpoint (llava | qwen2-vl) in the Hugging Face layout
+  convert           convert a Hugging Face checkpoint into a vasink model directory
+  generate          answer a question about images, with or without VAR (--compare: both)
+  inspect           write a report and pictures of sinks, heads and attention (base vs VAR)
+  find-sink-dims    propose the sink dimensions of a model from its hidden states
+  eval              run and score a benchmark, resumable and shardable (base, VAR or both)
+  serve             OpenAI-compatible HTTP server with per-request VAR and a playground page
+  help              show this text
+`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  demo: runDemo,
+  fixture: runFixture,
+  convert: runConvert,
+  generate: runGenerate,
+  inspect: runInspect,
+  'find-sink-dims': runFindSinkDims,
+  eval: runEval,
+  serve: runServe,
+};
+
+/** Run the CLI; returns the exit code. Errors become one line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`vasink: unknown command "${command}" (run vasink help)\n`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`vasink ${command}: ${error.message}\n`);
+      return 2;
+    }
+    if (VasinkError.is(error)) {
+      process.stderr.write(`vasink ${command}: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`vasink ${command}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,114 @@
+// `vasink eval` end to end on tiny synthetic POPE files (made here) with the tiny
+// LLaVA checkpoint: scores, base-vs-VAR reports, a kill-and-resume run, and shards.
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from './run-cli.js';
+
+const SAMPLE = new URL('../assets/sample.png', import.meta.url).pathname;
+const QUESTIONS = ['Is there a house in the image?', 'Is there a dog in the image?', 'Is there a tree in the image?', 'Is there a car in the image?'];
+
+describe('vasink eval with a tiny LLaVA checkpoint', () => {
+  let dir: string;
+  let model: string;
+  let data: string;
+  let images: string;
+  const items = 3 * QUESTIONS.length;
+  const evalArgs = (out: string, ...more: string[]) => ['eval', 'pope', '--model', model, '--data', data, '--images', images, '--out', out, '--compare', '--max-new-tokens', '2', ...more];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vasink-cli-eval-'));
+    expect((await runCli(['fixture', 'llava', join(dir, 'hf')])).code).toBe(0);
+    model = join(dir, 'model');
+    expect((await runCli(['convert', join(dir, 'hf'), model])).code).toBe(0);
+    data = join(dir, 'pope');
+    images = join(dir, 'images');
+    await mkdir(data);
+    await mkdir(images);
+    await copyFile(SAMPLE, join(images, 'COCO_val2014_000000000001.png'));
+    await copyFile(SAMPLE, join(images, 'COCO_val2014_000000000002.png'));
+    for (const category of ['random', 'popular', 'adversarial']) {
+      const lines = QUESTIONS.map((text, i) =>
+        JSON.stringify({ question_id: i + 1, image: `COCO_val2014_00000000000${(i % 2) + 1}.png`, text, label: i % 2 === 0 ? 'yes' : 'no' }),
+      );
+      await writeFile(join(data, `coco_pope_${category}.json`), `${lines.join('\n')}\n`);
+    }
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const predictionIds = (out: string, row: string) =>
+    readFileSync(join(out, 'predictions', `${row}.jsonl`), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { id: string }).id);
+
+  it('scores base and VAR and writes the reports', async () => {
+    const result = await runCli(evalArgs(join(dir, 'full')));
+    expect(result.code, result.stderr).toBe(0);
+    const scores = JSON.parse(result.stdout);
+    expect(Object.keys(scores).sort()).toEqual(['base', 'var']);
+    for (const file of ['summary.md', 'summary.json', 'compare.md', 'chart.svg']) expect(existsSync(join(dir, 'full', file)), file).toBe(true);
+    for (const row of ['base', 'var']) expect(new Set(predictionIds(join(dir, 'full'), row)).size).toBe(items);
+  });
+
+  it('resumes a run killed mid-way: nothing lost or duplicated, scores identical', async () => {
+    const out = join(dir, 'killed');
+    const child = spawn(process.execPath, [CLI, ...evalArgs(out)], { stdio: 'ignore' });
+    const predictions = join(out, 'predictions', 'var.jsonl');
+    await new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        const done = existsSync(predictions) ? readFileSync(predictions, 'utf8').split('\n').filter(Boolean).length : 0;
+        if (done >= 3) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve();
+        } else if (Date.now() - started > 120_000) {
+          clearInterval(poll);
+          reject(new Error('eval made no progress'));
+        }
+      }, 20);
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const partial = predictionIds(out, 'var').length;
+    expect(partial).toBeLessThan(items);
+    const resumed = await runCli(evalArgs(out));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resumed/);
+    for (const row of ['base', 'var']) {
+      const ids = predictionIds(out, row);
+      expect(ids).toHaveLength(items);
+      expect(new Set(ids).size).toBe(items);
+    }
+    const summary = (run: string) => JSON.parse(readFileSync(join(dir, run, 'summary.json'), 'utf8')) as { rows: unknown };
+    expect(summary('killed').rows).toEqual(summary('full').rows);
+  });
+
+  it('runs shards and merges them into the full run', async () => {
+    const out = join(dir, 'sharded');
+    for (const shard of ['1/2', '2/2']) {
+      const result = await runCli(evalArgs(out, '--shard', shard));
+      expect(result.code, result.stderr).toBe(0);
+    }
+    const merged = await runCli(['eval', 'merge', 'pope', '--data', data, '--images', images, '--out', out]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(predictionIds(out, 'var')).toEqual(predictionIds(join(dir, 'full'), 'var'));
+  });
+
+  it('names the file and line of a malformed record, or counts it with --allow-skips', async () => {
+    const bad = join(dir, 'bad');
+    await mkdir(bad);
+    for (const category of ['random', 'popular', 'adversarial']) await copyFile(join(data, `coco_pope_${category}.json`), join(bad, `coco_pope_${category}.json`));
+    await writeFile(join(bad, 'coco_pope_random.json'), `${await readFile(join(data, 'coco_pope_random.json'), 'utf8')}{ not json\n`);
+    const failed = await runCli(['eval', 'pope', '--model', model, '--data', bad, '--images', images, '--out', join(dir, 'bad-run')]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/coco_pope_random.json:5/);
+    const skipped = await runCli(['eval', 'pope', '--model', model, '--data', bad, '--images', images, '--out', join(dir, 'bad-run'), '--allow-skips', '--max-new-tokens', '1', '--limit', '2']);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stderr).toMatch(/skipped 1 malformed record/);
+  });
+});
+

@@ -1,0 +1,111 @@
+// The LLaVA path through the real CLI, as a user runs it: fixture → convert →
+// generate / --compare / --json → inspect → find-sink-dims → demo.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+const SAMPLE = new URL('../assets/sample.png', import.meta.url).pathname;
+
+describe('vasink with a tiny LLaVA checkpoint', () => {
+  let dir: string;
+  let model: string;
+  let planted: { sinkDims: number[]; sinkPatches: number[] };
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vasink-cli-llava-'));
+    const fixture = await runCli(['fixture', 'llava', join(dir, 'hf')]);
+    expect(fixture.code, fixture.stderr).toBe(0);
+    const config = JSON.parse(await readFile(join(dir, 'hf', 'config.json'), 'utf8'));
+    planted = { sinkDims: config.vasink.sink_dims, sinkPatches: config.vasink.sink_patches };
+    model = join(dir, 'model');
+    const convert = await runCli(['convert', join(dir, 'hf'), model]);
+    expect(convert.code, convert.stderr).toBe(0);
+    expect(convert.stderr).toMatch(/sink dims 113, 401/);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('refuses to convert into a non-empty directory without --force', async () => {
+    const again = await runCli(['convert', join(dir, 'hf'), model]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/is not empty; pass --force/);
+  });
+
+  it('generates greedily and identically across runs, with and without VAR', async () => {
+    const args = ['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '8'];
+    const a = await runCli(args);
+    const b = await runCli(args);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    expect(a.stdout.trim().length).toBeGreaterThan(0);
+    const base = await runCli([...args, '--no-var']);
+    expect(base.code).toBe(0);
+  });
+
+  it('--compare shows both answers side by side', async () => {
+    const out = await runCli(['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '6', '--compare', '--preset', 'hallucination']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/base \(VAR off\)\s+\| VAR τ=20 ρ=0.5 p=0.6 m=0.2/);
+  });
+
+  it('--json records the prompt, every step and what VAR did', async () => {
+    const out = await runCli(['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '5', '--compare', '--preset', 'hallucination', '--json']);
+    expect(out.code, out.stderr).toBe(0);
+    const record = JSON.parse(out.stdout);
+    const imagePositions: number[] = record.prompt.imageTokenPositions;
+    expect(imagePositions.length).toBe(record.images[0].tokens);
+    expect(record.prompt.tokenIds.length).toBeGreaterThan(imagePositions.length);
+    const [base, withVar] = record.rows;
+    expect(base.name).toBe('base');
+    expect(withVar.var).toMatchObject({ tau: 20, rho: 0.5, p: 0.6 });
+    for (const row of record.rows) {
+      expect(row.steps).toHaveLength(row.ids.length);
+      for (const step of row.steps) {
+        expect(step.top5).toHaveLength(5);
+        expect(step.logProb).toBeLessThanOrEqual(0);
+        expect(step.top5[0].logit).toBeGreaterThanOrEqual(step.top5[4].logit);
+      }
+    }
+    // Sinks at the planted positions: BOS and the planted image patches, from layer 2 on.
+    const expected = [0, ...planted.sinkPatches.map((p) => imagePositions[0]! + p)];
+    withVar.diagnostics.sinksPerLayer.slice(2).forEach((layer: number[]) => expect(layer).toEqual(expected));
+    expect(withVar.diagnostics.selectedRowsAtPrefill).toBeGreaterThan(0);
+    expect(withVar.diagnostics.selectedRowsAtDecode).toBeGreaterThan(0);
+    expect(withVar.diagnostics.movedMassPerLayer.reduce((a: number, x: number) => a + x, 0)).toBeGreaterThan(1);
+    expect(base.diagnostics.selectedRowsAtPrefill).toBe(0);
+    // VAR changes the distribution of the first token.
+    expect(withVar.steps[0].top5.map((t: { logit: number }) => t.logit)).not.toEqual(base.steps[0].top5.map((t: { logit: number }) => t.logit));
+  });
+
+  it('inspect writes the report and the pictures', async () => {
+    const out = join(dir, 'inspect');
+    const result = await runCli(['inspect', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--out', out, '--preset', 'hallucination']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    const layer2 = report.layers[2];
+    expect(layer2.varActive).toBe(true);
+    expect(layer2.visualSinks.map((s: { patch: number }) => s.patch)).toEqual(planted.sinkPatches);
+    expect(layer2.movedMass).toBeGreaterThan(0);
+    expect(layer2.imageAttention.var).toBeGreaterThan(layer2.imageAttention.base - 1e-6);
+    const files = await readdir(out);
+    expect(files).toEqual(expect.arrayContaining(['report.json', 'sinks-sample.png', 'heads.png', 'attention-L2-base-sample.png', 'attention-L2-var-sample.png']));
+    const png = await readFile(join(out, 'heads.png'));
+    expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
+  });
+
+  it('find-sink-dims proposes the planted sink dimensions', async () => {
+    const result = await runCli(['find-sink-dims', '--model', model, '--images', SAMPLE, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const proposal = JSON.parse(result.stdout);
+    expect(proposal.sinkDims).toContain(planted.sinkDims[0]);
+    expect(proposal.evidence[0].minScore).toBeGreaterThan(proposal.threshold);
+  });
+
+  it('demo runs from a cache directory and shows what VAR did', async () => {
+    const result = await runCli(['demo', '--cache', join(dir, 'cache')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/\| 2 \| 4 \(3\) \| [1-9]\d* \| [1-9]\d* \| \d+\.\d+ \|/);
+    const cached = await runCli(['demo', '--cache', join(dir, 'cache'), '--json']);
+    expect(JSON.parse(cached.stdout).layers[2].selectedAtPrefill).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,59 @@
+// The Qwen2-VL path through the real CLI: fixture → convert → generate --json → inspect → demo.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+const SAMPLE = new URL('../assets/sample.png', import.meta.url).pathname;
+
+describe('vasink with a tiny Qwen2-VL checkpoint', () => {
+  let dir: string;
+  let model: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vasink-cli-qwen-'));
+    const fixture = await runCli(['fixture', 'qwen2-vl', join(dir, 'hf')]);
+    expect(fixture.code, fixture.stderr).toBe(0);
+    model = join(dir, 'model');
+    const convert = await runCli(['convert', join(dir, 'hf'), model]);
+    expect(convert.code, convert.stderr).toBe(0);
+    expect(convert.stderr).toMatch(/Qwen2VLForConditionalGeneration/);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('answers with M-RoPE positions, finds the planted sinks and redistributes at prefill and decode', async () => {
+    const config = JSON.parse(await readFile(join(dir, 'hf', 'config.json'), 'utf8'));
+    expect(config.vasink.sink_dims).toHaveLength(2);
+    const out = await runCli(['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '4', '--compare', '--preset', 'hallucination', '--json']);
+    expect(out.code, out.stderr).toBe(0);
+    const record = JSON.parse(out.stdout);
+    expect(record.family).toBe('qwen2-vl');
+    expect(record.prompt.text).toMatch(/<\|im_start\|>user\n<\|vision_start\|>/);
+    const [, withVar] = record.rows;
+    const layer2: number[] = withVar.diagnostics.sinksPerLayer[2];
+    expect(layer2[0]).toBe(0); // the first token
+    expect(withVar.diagnostics.imageSinksPerLayer[2].length).toBeGreaterThan(0); // the bright cloud's merge windows
+    expect(withVar.diagnostics.selectedRowsAtPrefill).toBeGreaterThan(0);
+    expect(withVar.diagnostics.selectedRowsAtDecode).toBeGreaterThan(0);
+    const again = await runCli(['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '4', '--compare', '--preset', 'hallucination', '--json']);
+    expect(JSON.parse(again.stdout).rows.map((r: { ids: number[] }) => r.ids)).toEqual(record.rows.map((r: { ids: number[] }) => r.ids));
+  });
+
+  it('inspect draws heatmaps on the dynamic grid', async () => {
+    const out = join(dir, 'inspect');
+    const result = await runCli(['inspect', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--out', out, '--preset', 'hallucination', '--layers', '2']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.family).toBe('qwen2-vl');
+    expect(report.layers[2].visualSinks.length).toBeGreaterThan(0);
+    expect(await readdir(out)).toEqual(expect.arrayContaining(['attention-L2-base-sample.png', 'attention-L2-var-sample.png', 'sinks-sample.png', 'heads.png']));
+  });
+
+  it('demo --model-family qwen2-vl', async () => {
+    const result = await runCli(['demo', '--model-family', 'qwen2-vl', '--cache', join(dir, 'cache'), '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const demo = JSON.parse(result.stdout);
+    expect(demo.family).toBe('qwen2-vl');
+    expect(demo.layers.some((l: { selectedAtPrefill: number }) => l.selectedAtPrefill > 0)).toBe(true);
+  });
+});

@@ -1,0 +1,52 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+describe('vasink usage and errors', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vasink-cli-'));
+    await writeFile(join(dir, 'broken.png'), 'this is not a png');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('prints help for the tool and for every command', async () => {
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    for (const command of ['demo', 'fixture', 'convert', 'generate', 'inspect', 'find-sink-dims', 'eval', 'serve']) {
+      expect(top.stdout).toContain(command);
+      const sub = await runCli([command, '--help']);
+      expect(sub.code, command).toBe(0);
+      expect(sub.stdout, command).toMatch(new RegExp(`usage: vasink ${command}`));
+    }
+  });
+
+  it('turns mistakes into one clear line and a non-zero exit', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['frobnicate'], 2, /unknown command "frobnicate"/],
+      [['generate', '--model', dir, '--bogus'], 2, /Unknown option '--bogus'/],
+      [['generate', '--model', dir, '--prompt', 'hi'], 2, /--image is required/],
+      [['generate', '--model', dir, '--prompt', 'hi', '--image', join(dir, 'missing.png')], 2, /image not found: .*missing.png/],
+      [['generate', '--model', dir, '--prompt', 'hi', '--image', join(dir, 'broken.png')], 1, /broken.png/],
+      [['generate', '--model', join(dir), '--prompt', 'hi', '--image', join(dir, 'broken.png'), '--max-new-tokens', 'x'], 2, /--max-new-tokens must be an integer/],
+      [['generate', '--model', dir, '--prompt', 'hi', '--image', join(dir, 'broken.png'), '--preset', 'turbo'], 1, /unknown VAR preset "turbo"/],
+      [['convert', dir, join(dir, 'out')], 2, /has no config.json/],
+      [['fixture', 'gpt', join(dir, 'x')], 2, /unknown model family "gpt"/],
+    ];
+    for (const [args, code, message] of cases) {
+      const result = await runCli(args);
+      expect(result.code, args.join(' ')).toBe(code);
+      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(result.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('refuses a directory that is not a converted model', async () => {
+    const sample = new URL('../assets/sample.png', import.meta.url).pathname;
+    const result = await runCli(['generate', '--model', dir, '--prompt', 'hi', '--image', sample]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/is not a converted vasink model \(no manifest.json\)/);
+  });
+});
