@@ -53,6 +53,8 @@ describe('vasink with a tiny LLaVA checkpoint', () => {
     expect(out.code, out.stderr).toBe(0);
     const record = JSON.parse(out.stdout);
     const imagePositions: number[] = record.prompt.imageTokenPositions;
+    // Both answers came from one run of the vision graph.
+    expect(record.visionRuns).toBe(1);
     expect(imagePositions.length).toBe(record.images[0].tokens);
     expect(record.prompt.tokenIds.length).toBeGreaterThan(imagePositions.length);
     const [base, withVar] = record.rows;

@@ -146,7 +146,10 @@ describe('convertLlava across layouts', () => {
     expect(summary.inputs.find((i) => i.name === 'inputs_embeds')?.dtype).toBe('float16');
     const base = legacy.result.topLogits[0]!;
     const half = converted.result.topLogits[0]!;
-    expect(half[0]?.id).toBe(base[0]?.id);
+    // float16 logits have ~0.004 resolution near 4.5: the float16 choice must be one of the
+    // float32 near-ties (this model's top two differ by 6e-4), not necessarily the same id.
+    const nearTop = base.filter((t) => base[0]!.logit - t.logit < 0.01).map((t) => t.id);
+    expect(nearTop).toContain(half[0]?.id);
     for (const [i, top] of half.entries()) expect(Math.abs(top.logit - base[i]!.logit)).toBeLessThan(0.05 * Math.abs(base[0]!.logit) + 0.05);
   });
 

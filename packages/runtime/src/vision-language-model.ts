@@ -83,6 +83,7 @@ export class MissingSinkDimsError extends VasinkError {
  */
 export class VisionLanguageModel {
   private diagnosticDecoder: InferenceSession | undefined;
+  private visionRunCount = 0;
 
   private constructor(
     readonly dir: string,
@@ -260,7 +261,13 @@ export class VisionLanguageModel {
     return asFloat32(out.inputs_embeds as Tensor);
   }
 
+  /** How many times the vision graph has run since load (one per prepared request with images). */
+  get visionRuns(): number {
+    return this.visionRunCount;
+  }
+
   private async runVision(images: PreparedImages): Promise<Float32Array> {
+    this.visionRunCount += 1;
     const out = await this.sessions.vision.run(images.feeds);
     const features = out.image_features;
     if (!features) throw new VasinkError('the vision graph has no image_features output', { code: 'BAD_VISION_GRAPH' });

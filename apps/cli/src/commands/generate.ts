@@ -66,6 +66,8 @@ export function generationRecord(model: VisionLanguageModel, input: { question: 
     images: input.imageFiles.map((file, i) => ({ file, grid: prepared.images.grids[i], tokens: prepared.images.tokensPerImage[i] })),
     prompt: { text: prepared.prompt.text, tokenIds: prepared.prompt.inputIds, imageTokenPositions: imagePositions },
     visionMs: Math.round(prepared.visionMs),
+    /** Vision graph runs for this record: 1 however many rows (--compare shares the image features). */
+    visionRuns: model.visionRuns,
     rows: input.results.map((result, r) => {
       const settings = input.rows[r] as RowSettings;
       const prefill = result.diagnostics[0];
