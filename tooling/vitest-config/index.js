@@ -1,5 +1,6 @@
 // Shared vitest configuration: workspace packages resolve to their `src`
 // through the `@vasink/source` export condition, so tests never need a rebuild.
+import { fileURLToPath } from 'node:url';
 import { defineConfig, mergeConfig } from 'vitest/config';
 
 const base = defineConfig({
@@ -10,6 +11,7 @@ const base = defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    setupFiles: [fileURLToPath(new URL('./fast-check-seed.js', import.meta.url))],
   },
 });
 

@@ -37,43 +37,50 @@ export class StopStringMatcher {
   push(delta: string): StopMatch {
     if (this.#stopped) return { text: '', stopped: true };
     const pending = this.#held + delta;
-    let at = -1;
-    let matched: string | undefined;
-    for (const stop of this.#stopStrings) {
-      const index = pending.indexOf(stop);
-      if (index >= 0 && (at < 0 || index < at)) {
-        at = index;
-        matched = stop;
-      }
-    }
-    if (matched !== undefined) {
+    const match = this.#firstMatch(pending);
+    // A longer stop string may have begun before the match and still complete: wait for it,
+    // so the result equals cutting the whole text at its first stop string.
+    const partial = this.#firstPartial(pending, match?.at ?? pending.length);
+    if (match && partial === undefined) {
       this.#stopped = true;
       this.#held = '';
-      return { text: pending.slice(0, at), stopped: true, stopString: matched };
+      return { text: pending.slice(0, match.at), stopped: true, stopString: match.stop };
     }
-    const hold = this.#partialMatchLength(pending);
-    this.#held = pending.slice(pending.length - hold);
-    return { text: pending.slice(0, pending.length - hold), stopped: false };
+    const keep = partial ?? pending.length;
+    this.#held = pending.slice(keep);
+    return { text: pending.slice(0, keep), stopped: false };
   }
 
-  /** Release held text at the end of the stream (it never completed a stop string). */
+  /**
+   * End of the stream: release held text. A stop string inside it (one that
+   * waited on a longer candidate that never completed) still cuts it.
+   */
   flush(): string {
     const text = this.#held;
     this.#held = '';
-    return text;
+    if (this.#stopped) return '';
+    const match = this.#firstMatch(text);
+    if (!match) return text;
+    this.#stopped = true;
+    return text.slice(0, match.at);
   }
 
-  /** Length of the longest suffix of `text` that is a proper prefix of some stop string. */
-  #partialMatchLength(text: string): number {
-    let best = 0;
+  /** The earliest complete stop string in `text` (the longest wins a tie at one position). */
+  #firstMatch(text: string): { at: number; stop: string } | undefined {
+    let best: { at: number; stop: string } | undefined;
     for (const stop of this.#stopStrings) {
-      for (let length = Math.min(stop.length - 1, text.length); length > best; length--) {
-        if (text.endsWith(stop.slice(0, length))) {
-          best = length;
-          break;
-        }
-      }
+      const at = text.indexOf(stop);
+      if (at >= 0 && (!best || at < best.at)) best = { at, stop };
     }
     return best;
+  }
+
+  /** The earliest position before `limit` where `text`'s tail is a proper prefix of a stop string. */
+  #firstPartial(text: string, limit: number): number | undefined {
+    for (let j = 0; j < limit; j++) {
+      const tail = text.slice(j);
+      if (this.#stopStrings.some((stop) => stop.length > tail.length && stop.startsWith(tail))) return j;
+    }
+    return undefined;
   }
 }

@@ -50,7 +50,7 @@ describe('emitVarLayer (composed VAR step in ONNX)', () => {
         }),
         fc.array(
           fc.tuple(
-            fc.double({ min: 2, max: 7, noNaN: true }),
+            fc.double({ min: 3, max: 7, noNaN: true }),
             fc.double({ min: 0, max: 1, noNaN: true }),
             fc.double({ min: 0, max: 1, noNaN: true }),
             fc.double({ min: 0, max: 0.6, noNaN: true }),

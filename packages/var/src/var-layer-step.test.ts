@@ -113,7 +113,7 @@ const scenarioArb = fc.record({
 });
 const rowParamsArb = fc.array(
   fc.tuple(
-    fc.double({ min: 2, max: 7, noNaN: true }),
+    fc.double({ min: 3, max: 7, noNaN: true }),
     fc.double({ min: 0, max: 1, noNaN: true }),
     fc.double({ min: 0, max: 1, noNaN: true }),
     fc.double({ min: 0, max: 0.6, noNaN: true }),

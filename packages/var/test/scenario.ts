@@ -7,7 +7,7 @@ import { eligibleQueries } from '../src/eligible-queries.js';
 
 export const HIDDEN = 64;
 export const SINK_DIMS = [5, 41];
-/** φ of a planted token: 40 / RMS ≈ 7.95; of an unplanted uniform(−1, 1) token ≤ sqrt(3) ≈ 1.73. */
+/** φ of a planted token: 40 / RMS ≈ 7.95; an unplanted uniform(−1, 1) token stays near sqrt(3) ≈ 1.73 (its sample RMS varies: keep τ ≥ 3). */
 export const PLANTED = 40;
 
 export interface Scenario {
