@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 
-import type { BenchmarkDefinition, EvalItem, Prediction, SubmissionFile } from '../benchmark.js';
+import type { BenchmarkDefinition, EvalItem, LoadOptions, LoadedBenchmark, Prediction, SubmissionFile } from '../benchmark.js';
 import { DataIssues } from '../data-issues.js';
 import { EvalConfigError } from '../errors.js';
 import { llavaBenchJudgeRequest, mmhalJudgeRequest, mmvetJudgeRequest } from '../judge/judge-prompts.js';
@@ -14,24 +14,55 @@ function requireJudge(name: string, judge: unknown): void {
   if (!judge) throw new EvalConfigError(`${name} is scored by a judge model: give --judge-url, --judge-model and --judge-key-env`);
 }
 
-/** MM-Vet ground truth. */
+/** MM-Vet ground truth; `answer` is absent when only LLaVA's question file was given. */
 export interface MmvetReference {
   readonly question: string;
-  readonly answer: string;
+  readonly answer?: string;
   readonly capabilities: readonly string[];
 }
 
-/** MM-Vet: `mm-vet.json` ({"v1_0": {imagename, question, answer, capability}}) and images/. */
+type MmvetRecord = { imagename?: string; question?: string; answer?: string; capability?: string[] };
+
+/**
+ * LLaVA's `llava-mm-vet.jsonl` (question_id n, image v1_n.png): ids become
+ * `v1_<n>` as convert_mmvet_for_eval.py writes them, so the submission is the
+ * official evaluator's input; answers come from `--annotations mm-vet.json`.
+ */
+function loadMmvetLlava(options: LoadOptions): LoadedBenchmark<MmvetReference> {
+  const issues = new DataIssues(options);
+  const file = options.data;
+  const labels = options.annotations ? readJson<Record<string, MmvetRecord>>(options.annotations) : {};
+  const items: EvalItem<MmvetReference>[] = [];
+  for (const { line, value } of readLlavaQuestions(file, issues)) {
+    const where = { file, line };
+    const id = `v1_${String(value.question_id)}`;
+    const image = resolveImage({ dir: options.images ?? join(file, '..', 'images'), name: value.image ?? '', issues, ...where, check: options.checkImages ?? true });
+    if (!image) continue;
+    const label = labels[id];
+    items.push({
+      id,
+      prompt: value.text,
+      images: [image],
+      reference: { question: value.text, answer: label?.answer, capabilities: label?.capability ?? [] },
+      source: where,
+    });
+  }
+  const labeled = items.length > 0 && items.every((item) => item.reference.answer !== undefined);
+  return { items, skipped: issues.issues, labeled, description: 'MM-Vet (LLaVA question file)' };
+}
+
+/** MM-Vet: `mm-vet.json` ({"v1_0": {imagename, question, answer, capability}}) and images/, or LLaVA's `llava-mm-vet.jsonl`. */
 export const mmvetBenchmark: BenchmarkDefinition<MmvetReference> = {
   name: 'mm-vet',
   title: 'MM-Vet',
   group: 'general',
-  inputs: 'mm-vet directory with mm-vet.json and images/ (mm-vet.zip)',
+  inputs: 'mm-vet directory with mm-vet.json and images/ (mm-vet.zip), or llava-mm-vet.jsonl [--annotations mm-vet.json]',
   judged: true,
   load(options) {
+    if (options.data.endsWith('.jsonl')) return loadMmvetLlava(options);
     const issues = new DataIssues(options);
     const file = options.data.endsWith('.json') ? options.data : join(options.data, 'mm-vet.json');
-    const data = readJson<Record<string, { imagename?: string; question?: string; answer?: string; capability?: string[] }>>(file);
+    const data = readJson<Record<string, MmvetRecord>>(file);
     const items: EvalItem<MmvetReference>[] = [];
     for (const [id, record] of Object.entries(data)) {
       if (typeof record.question !== 'string' || typeof record.answer !== 'string' || typeof record.imagename !== 'string' || !Array.isArray(record.capability)) {
@@ -45,6 +76,9 @@ export const mmvetBenchmark: BenchmarkDefinition<MmvetReference> = {
     return { items, skipped: issues.issues, labeled: true, description: 'MM-Vet' };
   },
   async score(items, predictions, context) {
+    if (!items.every((item) => item.reference.answer !== undefined)) {
+      return { primary: { name: 'total', value: Number.NaN }, metrics: {} as Record<string, number>, scored: 0, notes: ['No answers: give --annotations mm-vet.json, or run MM-Vet\'s evaluator on submission/mm-vet-results.json.'] };
+    }
     requireJudge('MM-Vet', context.judge);
     const judge = context.judge as NonNullable<typeof context.judge>;
     const samples: { capabilities: readonly string[]; score: number }[] = [];
@@ -54,7 +88,7 @@ export const mmvetBenchmark: BenchmarkDefinition<MmvetReference> = {
       let score: number | undefined;
       // The official grader re-asks up to 5 times with a stricter prompt and a higher temperature, then gives 0.
       for (let attempt = 0; attempt <= 5 && score === undefined; attempt += 1) {
-        const request = mmvetJudgeRequest({ question: item.reference.question, answer: item.reference.answer, prediction: textOf(predictions, item.id), retry: attempt });
+        const request = mmvetJudgeRequest({ question: item.reference.question, answer: item.reference.answer as string, prediction: textOf(predictions, item.id), retry: attempt });
         versions.add(request.promptVersion);
         score = parseMmvetGrade((await judge.complete(request)).content);
       }

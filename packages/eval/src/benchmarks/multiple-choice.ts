@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { BenchmarkDefinition, EvalItem, ImageRef, Prediction, SubmissionFile } from '../benchmark.js';
+import type { BenchmarkDefinition, EvalItem, ImageRef, LoadOptions, LoadedBenchmark, Prediction, SubmissionFile } from '../benchmark.js';
 import { DataIssues } from '../data-issues.js';
 import { parseDelimited, quoteDelimitedField } from '../delimited.js';
 import { readJson, readJsonl, readTextFile } from '../jsonl.js';
@@ -11,14 +11,16 @@ import { canInfer, evaluateCircularGroup, rotateChoices } from '../metrics/mmben
 import { mmvpRuleCorrect, mmvpScores, parseMmvpGrade } from '../metrics/mmvp.js';
 import { scienceQaScores } from '../metrics/science-qa.js';
 import { seedBenchScores } from '../metrics/seed-bench.js';
+import { pyStrip } from '../python-text.js';
 import { mmbenchChoiceJudgeRequest, mmvpJudgeRequest } from '../judge/judge-prompts.js';
 import { OPTION_LETTER_SUFFIX, SHORT_ANSWER_SUFFIX, letterOptions, readLlavaQuestions, resolveImage, stringField } from './common.js';
 
 const textOf = (predictions: ReadonlyMap<string, Prediction>, id: string) => (predictions.get(id) as Prediction).text;
 
-/** GQA ground truth. */
+/** GQA ground truth; `structural` (query, verify, logical, choose, compare) splits open from binary questions. */
 export interface GqaReference {
   readonly answer?: string;
+  readonly structural?: string;
 }
 
 /**
@@ -36,32 +38,42 @@ export const gqaBenchmark: BenchmarkDefinition<GqaReference> = {
     const issues = new DataIssues(options);
     const check = options.checkImages ?? true;
     const items: EvalItem<GqaReference>[] = [];
-    type Question = { imageId: string; question: string; answer?: string };
+    type Question = { imageId: string; question: string; answer?: string; types?: { structural?: string } };
     if (options.data.endsWith('.jsonl')) {
       const labels = options.annotations ? readJson<Record<string, Question>>(options.annotations) : {};
       for (const { line, value } of readLlavaQuestions(options.data, issues)) {
         const where = { file: options.data, line };
         const image = resolveImage({ dir: options.images, name: value.image ?? '', issues, ...where, check });
         if (!image) continue;
-        items.push({ id: String(value.question_id), prompt: value.text, images: [image], reference: { answer: labels[String(value.question_id)]?.answer }, source: where });
+        const label = labels[String(value.question_id)];
+        items.push({ id: String(value.question_id), prompt: value.text, images: [image], reference: { answer: label?.answer, structural: label?.types?.structural }, source: where });
       }
     } else {
       const questions = readJson<Record<string, Question>>(options.data);
       for (const [id, q] of Object.entries(questions)) {
         const image = resolveImage({ dir: options.images, name: `${q.imageId}.jpg`, issues, file: options.data, check });
         if (!image) continue;
-        items.push({ id, prompt: `${q.question}${SHORT_ANSWER_SUFFIX}`, images: [image], reference: { answer: q.answer }, source: { file: options.data } });
+        items.push({ id, prompt: `${q.question}${SHORT_ANSWER_SUFFIX}`, images: [image], reference: { answer: q.answer, structural: q.types?.structural }, source: { file: options.data } });
       }
     }
     const labeled = items.length > 0 && items.every((item) => item.reference.answer !== undefined);
     return { items, skipped: issues.issues, labeled, description: 'GQA' };
   },
   async score(items, predictions) {
-    const accuracy = gqaAccuracy(items.map((item) => ({ prediction: textOf(predictions, item.id), answer: item.reference.answer as string })));
+    const entries = items.map((item) => ({ prediction: textOf(predictions, item.id), answer: item.reference.answer as string, structural: item.reference.structural }));
+    const accuracy = gqaAccuracy(entries);
+    const metrics: Record<string, number> = { accuracy: 100 * accuracy };
+    // eval.py: "open" questions are the structural type "query", every other type is "binary".
+    if (entries.every((entry) => entry.structural !== undefined)) {
+      const open = entries.filter((entry) => entry.structural === 'query');
+      const binary = entries.filter((entry) => entry.structural !== 'query');
+      if (binary.length > 0) metrics.binary = 100 * gqaAccuracy(binary);
+      if (open.length > 0) metrics.open = 100 * gqaAccuracy(open);
+    }
     return {
       primary: { name: 'accuracy', value: 100 * accuracy },
-      metrics: { accuracy: 100 * accuracy },
-      notes: ["Prediction converted as LLaVA's convert_gqa_for_eval.py (rstrip('.').lower()), exact match with the answer."],
+      metrics,
+      notes: ["Prediction converted as LLaVA's convert_gqa_for_eval.py (rstrip('.').lower()), exact match with the answer, as GQA's eval.py."],
     };
   },
   submission(items, predictions): SubmissionFile {
@@ -88,16 +100,19 @@ interface ScienceQaProblem {
 
 /**
  * ScienceQA-IMG: `problems.json` + `pid_splits.json` from the ScienceQA
- * repository (data/scienceqa) and images/<split>/<pid>/image.png. By default
- * only problems with an image (the IMG subset); `options.includeTextOnly` keeps all.
+ * repository (data/scienceqa) and images/<split>/<pid>/image.png, or LLaVA's
+ * `llava_test_CQM-A.json` (prompt and answer letter per problem, as
+ * model_vqa_science.py reads it). By default only problems with an image (the
+ * IMG subset); `options.includeTextOnly` keeps all.
  */
 export const scienceQaBenchmark: BenchmarkDefinition<ScienceQaReference> = {
   name: 'scienceqa',
   title: 'ScienceQA-IMG',
   group: 'general',
-  inputs: 'directory with problems.json and pid_splits.json (ScienceQA data/scienceqa); --images: images/test',
+  inputs: 'directory with problems.json and pid_splits.json (ScienceQA data/scienceqa), or llava_test_CQM-A.json; --images: images/test',
   judged: false,
   load(options) {
+    if (options.data.endsWith('.json')) return loadScienceQaLlava(options);
     const issues = new DataIssues(options);
     const check = options.checkImages ?? true;
     const split = (options.options?.split as string | undefined) ?? 'test';
@@ -145,6 +160,62 @@ export const scienceQaBenchmark: BenchmarkDefinition<ScienceQaReference> = {
     };
   },
 };
+
+interface LlavaScienceQaEntry {
+  id?: unknown;
+  image?: unknown;
+  conversations?: { from?: unknown; value?: unknown }[];
+}
+
+/**
+ * LLaVA's ScienceQA question file (`llava_test_CQM-A.json`: id, image
+ * "<pid>/image.png" when there is one, human turn "Context: ...\nquestion\nA. ..."
+ * and the answer letter as the gpt turn). The prompt is the human turn without
+ * `<image>`, as model_vqa_science.py builds it with --single-pred-prompt.
+ */
+function loadScienceQaLlava(options: LoadOptions): LoadedBenchmark<ScienceQaReference> {
+  const issues = new DataIssues(options);
+  const check = options.checkImages ?? true;
+  const file = options.data;
+  const entries = readJson<LlavaScienceQaEntry[]>(file);
+  if (!Array.isArray(entries)) issues.report({ file, reason: 'unknown-format', message: 'expected a JSON list of LLaVA conversations (llava_test_CQM-A.json)' });
+  const items: EvalItem<ScienceQaReference>[] = [];
+  for (const entry of Array.isArray(entries) ? entries : []) {
+    const id = typeof entry.id === 'string' || typeof entry.id === 'number' ? String(entry.id) : undefined;
+    const human = entry.conversations?.[0]?.value;
+    const answer = entry.conversations?.[1]?.value;
+    if (id === undefined || typeof human !== 'string' || typeof answer !== 'string') {
+      issues.report({ file, reason: 'missing-field', message: `entry ${String(entry.id)}: needs an id and a human and a gpt turn` });
+      continue;
+    }
+    // The options are the trailing "X. text" lines, A first.
+    const lines = human.split('\n');
+    let choiceCount = 0;
+    while (choiceCount < lines.length && /^[A-E]\. /.test(lines[lines.length - 1 - choiceCount] as string)) choiceCount += 1;
+    const answerIndex = answer.length === 1 ? answer.charCodeAt(0) - 65 : -1;
+    if (answerIndex < 0 || answerIndex >= choiceCount) {
+      issues.report({ file, reason: 'unknown-answer', message: `problem ${id}: answer ${JSON.stringify(answer)} is not one of ${choiceCount} options` });
+      continue;
+    }
+    const hasImage = typeof entry.image === 'string';
+    if (!hasImage && !options.options?.includeTextOnly) continue;
+    let images: ImageRef[] = [];
+    if (hasImage) {
+      // LLaVA's layout: scienceqa/llava_test_CQM-A.json beside scienceqa/images/test/<pid>/image.png.
+      const image = resolveImage({ dir: options.images ?? join(file, '..', 'images', 'test'), name: entry.image as string, issues, file, check });
+      if (!image) continue;
+      images = [image];
+    }
+    items.push({
+      id,
+      prompt: `${pyStrip(human.replaceAll('<image>', ''))}${OPTION_LETTER_SUFFIX}`,
+      images,
+      reference: { answer: answerIndex, choiceCount, hasImage },
+      source: { file },
+    });
+  }
+  return { items, skipped: issues.issues, labeled: true, description: `ScienceQA (LLaVA question file${options.options?.includeTextOnly ? '' : ', IMG'})` };
+}
 
 /** SEED-Bench ground truth. */
 export interface SeedReference {
@@ -432,30 +503,46 @@ export interface CvBenchReference {
   readonly type: string;
 }
 
-/** CV-Bench: `test.jsonl` (idx, type, task, prompt, answer "(A)", source, filename) and img/. */
+/** The annotation files of a CV-Bench directory: `test.jsonl`, or `test_2d.jsonl` + `test_3d.jsonl` since the split release. */
+function cvBenchFiles(data: string): string[] {
+  if (data.endsWith('.jsonl')) return [data];
+  const single = join(data, 'test.jsonl');
+  const split = [join(data, 'test_2d.jsonl'), join(data, 'test_3d.jsonl')];
+  return !existsSync(single) && split.every((file) => existsSync(file)) ? split : [single];
+}
+
+/**
+ * CV-Bench: `test.jsonl` (idx, type, task, prompt, answer "(A)", source,
+ * filename) and img/; the dataset repository now ships the same records as
+ * `test_2d.jsonl` and `test_3d.jsonl`, which a directory may hold instead.
+ */
 export const cvBenchBenchmark: BenchmarkDefinition<CvBenchReference> = {
   name: 'cv-bench',
   title: 'CV-Bench',
   group: 'vision-centric',
-  inputs: 'CV-Bench directory with test.jsonl and img/',
+  inputs: 'CV-Bench directory with test.jsonl (or test_2d.jsonl and test_3d.jsonl) and img/',
   judged: false,
   load(options) {
     const issues = new DataIssues(options);
-    const file = options.data.endsWith('.jsonl') ? options.data : join(options.data, 'test.jsonl');
-    const root = options.images ?? join(file, '..');
+    const files = cvBenchFiles(options.data);
     const items: EvalItem<CvBenchReference>[] = [];
-    for (const { line, value } of readJsonl(file, issues)) {
-      const where = { file, line };
-      const fields = ['idx', 'type', 'task', 'prompt', 'answer', 'source', 'filename'].map((key) => stringField(value, key, issues, where));
-      if (fields.some((field) => field === undefined)) continue;
-      const [idx, type, task, prompt, answer, source, filename] = fields as string[];
-      if (!/^\([A-Z]\)$/.test(answer as string)) {
-        issues.report({ ...where, reason: 'unknown-answer', message: `answer must look like "(A)", got ${JSON.stringify(answer)}` });
-        continue;
+    for (const file of files) {
+      const root = options.images ?? join(file, '..');
+      for (const { line, value } of readJsonl(file, issues)) {
+        const where = { file, line };
+        const fields = ['idx', 'type', 'task', 'prompt', 'answer', 'source', 'filename'].map((key) => stringField(value, key, issues, where));
+        if (fields.some((field) => field === undefined)) continue;
+        const [idx, type, task, prompt, answer, source, filename] = fields as string[];
+        if (!/^\([A-Z]\)$/.test(answer as string)) {
+          issues.report({ ...where, reason: 'unknown-answer', message: `answer must look like "(A)", got ${JSON.stringify(answer)}` });
+          continue;
+        }
+        const image = resolveImage({ dir: root, name: filename as string, issues, ...where, check: options.checkImages ?? true });
+        if (!image) continue;
+        // test_2d/test_3d may number their records independently.
+        const id = files.length > 1 ? `${type}-${idx}` : (idx as string);
+        items.push({ id, prompt: `${prompt}${OPTION_LETTER_SUFFIX}`, images: [image], category: type, reference: { answer: answer as string, source: source as string, task: task as string, type: type as string }, source: where });
       }
-      const image = resolveImage({ dir: root, name: filename as string, issues, ...where, check: options.checkImages ?? true });
-      if (!image) continue;
-      items.push({ id: idx as string, prompt: `${prompt}${OPTION_LETTER_SUFFIX}`, images: [image], category: type, reference: { answer: answer as string, source: source as string, task: task as string, type: type as string }, source: where });
     }
     return { items, skipped: issues.issues, labeled: true, description: 'CV-Bench test' };
   },
