@@ -12,6 +12,8 @@ const base = defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     setupFiles: [fileURLToPath(new URL('./fast-check-seed.js', import.meta.url))],
+    // Also a JSON record per package, summed by tooling/scripts/test-summary.mjs after `pnpm test`.
+    reporters: ['default', ['json', { outputFile: 'node_modules/.vitest/results.json' }]],
   },
 });
 
