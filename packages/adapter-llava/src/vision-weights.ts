@@ -1,5 +1,4 @@
-import { sameDims } from '@vasink/tensor';
-import { WeightMismatchError, type WeightNaming, type WeightSource } from '@vasink/transformer-graph';
+import { type WeightNaming, type WeightSource, assertWeights } from '@vasink/transformer-graph';
 import { type LlavaConfig, visionGridSize, visionLayersUsed } from './llava-config.js';
 
 /** Canonical name prefix of the CLIP vision tower's tensors (Hugging Face `CLIPVisionModel` names). */
@@ -72,17 +71,9 @@ export async function assertVisionWeights(
   config: Pick<LlavaConfig, 'vision' | 'visionFeatureLayer' | 'projector' | 'text'>,
   sources: VisionWeightSources,
 ): Promise<void> {
-  const problems: string[] = [];
-  for (const [canonical, shape] of visionWeightShapes(config)) {
-    const { source, name } = visionWeightLocation(sources, canonical);
-    const found = await source.describe(name);
-    if (!found) problems.push(`missing tensor ${name}`);
-    else if (!sameDims(found.shape, shape)) problems.push(`${name} has shape [${found.shape.join(', ')}], config expects [${shape.join(', ')}]`);
-    else if (found.dtype !== 'float32' && found.dtype !== 'float16' && found.dtype !== 'bfloat16') problems.push(`${name} is ${found.dtype}, expected a floating dtype`);
-  }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 10).join('; ');
-    const more = problems.length > 10 ? ` (and ${problems.length - 10} more)` : '';
-    throw new WeightMismatchError(`vision tower / projector weights do not match the config: ${shown}${more}`, { problems });
-  }
+  await assertWeights({
+    shapes: visionWeightShapes(config),
+    locate: (canonical) => visionWeightLocation(sources, canonical),
+    what: 'vision tower / projector weights',
+  });
 }

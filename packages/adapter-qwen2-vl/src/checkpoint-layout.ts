@@ -1,5 +1,4 @@
-import { sameDims } from '@vasink/tensor';
-import { type WeightNaming, type WeightSource, WeightMismatchError } from '@vasink/transformer-graph';
+import { type WeightNaming, type WeightSource, assertWeights } from '@vasink/transformer-graph';
 import type { Qwen2VlVisionConfig } from './qwen2vl-config.js';
 
 /**
@@ -71,17 +70,5 @@ export function visionWeightShapes(config: Qwen2VlVisionConfig): Map<string, rea
  * floating dtype; throws WeightMismatchError listing every problem.
  */
 export async function assertVisionWeights(config: Qwen2VlVisionConfig, source: WeightSource, naming: WeightNaming = (n) => n): Promise<void> {
-  const problems: string[] = [];
-  for (const [canonical, shape] of visionWeightShapes(config)) {
-    const name = naming(canonical);
-    const found = await source.describe(name);
-    if (!found) problems.push(`missing tensor ${name}`);
-    else if (!sameDims(found.shape, shape)) problems.push(`${name} has shape [${found.shape.join(', ')}], config expects [${shape.join(', ')}]`);
-    else if (found.dtype !== 'float32' && found.dtype !== 'float16' && found.dtype !== 'bfloat16') problems.push(`${name} is ${found.dtype}, expected a floating dtype`);
-  }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 10).join('; ');
-    const more = problems.length > 10 ? ` (and ${problems.length - 10} more)` : '';
-    throw new WeightMismatchError(`vision weights do not match the config: ${shown}${more}`, { problems });
-  }
+  await assertWeights({ shapes: visionWeightShapes(config), locate: (canonical) => ({ source, name: naming(canonical) }), what: 'vision weights' });
 }

@@ -106,14 +106,12 @@ export class VisionLanguageModel {
       });
     }
     const tokenizer = await loadTokenizer(dir);
-    const open = (file: string) =>
-      createSession(join(dir, file), {
-        device: options.device ?? 'cpu',
-        ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
-        ...(options.logger ? { logger: options.logger } : {}),
-      });
-    const decoder = await open(manifest.graphs.decoder);
-    const [vision, embed] = await Promise.all([open(manifest.graphs.vision), open(manifest.graphs.embed)]);
+    // The decoder decides the device (CUDA or the CPU fallback); the other graphs follow it.
+    const decoder = await openGraph(dir, manifest.graphs.decoder, options.device ?? 'cpu', options);
+    const [vision, embed] = await Promise.all([
+      openGraph(dir, manifest.graphs.vision, decoder.device, options),
+      openGraph(dir, manifest.graphs.embed, decoder.device, options),
+    ]);
     return new VisionLanguageModel(dir, manifest, family, tokenizer, decoder.device, { vision: vision.session, embed: embed.session, decoder: decoder.session }, options);
   }
 
@@ -245,12 +243,7 @@ export class VisionLanguageModel {
   /** The diagnostic decoder session (loaded on first use). */
   async diagnosticSession(): Promise<InferenceSession> {
     if (!this.diagnosticDecoder) {
-      const created = await createSession(join(this.dir, this.manifest.graphs.decoderDiagnostics), {
-        device: this.device,
-        ...(this.options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: this.options.intraOpNumThreads }),
-        ...(this.options.logger ? { logger: this.options.logger } : {}),
-      });
-      this.diagnosticDecoder = created.session;
+      this.diagnosticDecoder = (await openGraph(this.dir, this.manifest.graphs.decoderDiagnostics, this.device, this.options)).session;
     }
     return this.diagnosticDecoder;
   }
@@ -282,6 +275,15 @@ export class VisionLanguageModel {
       this.diagnosticDecoder?.release(),
     ]);
   }
+}
+
+/** A session over one graph file of a model directory. */
+function openGraph(dir: string, file: string, device: DeviceRequest, options: LoadVisionLanguageModelOptions) {
+  return createSession(join(dir, file), {
+    device,
+    ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
 }
 
 function asFloat32(tensor: Tensor): Float32Array {

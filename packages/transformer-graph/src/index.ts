@@ -6,6 +6,6 @@ export { referenceDecoderStep } from './reference-decoder.js';
 export type { ReferenceDecoderStep, ReferenceDecoderStepOptions, ReferenceVarInputs } from './reference-decoder.js';
 export { emitApplyRotary, emitRotaryTables, inverseFrequencies, mropeComponents } from './rope.js';
 export { WeightStore } from './weight-store.js';
-export { WeightMismatchError, assertDecoderWeights, checkpointWeightSource, memoryWeightSource, readWeight } from './weights.js';
+export { WeightMismatchError, assertDecoderWeights, assertWeights, checkpointWeightSource, memoryWeightSource, readWeight } from './weights.js';
 export type { WeightNaming, WeightSource } from './weights.js';
 export { randomDecoderWeights } from './random-weights.js';

@@ -49,14 +49,19 @@ export function checkpointWeightSource(checkpoint: Checkpoint): WeightSource {
 }
 
 /**
- * Check that the source has every tensor the decoder needs, with the right
- * shape and a floating dtype — before any graph is built or session started.
- * Throws WeightMismatchError listing all problems.
+ * Check that every tensor in `shapes` (canonical name → dims) exists where
+ * `locate` says, with that shape and a floating dtype — before any graph is
+ * built or session started. Throws WeightMismatchError listing all problems,
+ * the message starting with `what` (e.g. "vision weights").
  */
-export async function assertDecoderWeights(config: DecoderConfig, source: WeightSource, naming: WeightNaming = (n) => n): Promise<void> {
+export async function assertWeights(options: {
+  shapes: ReadonlyMap<string, readonly number[]>;
+  locate: (canonical: string) => { source: WeightSource; name: string };
+  what: string;
+}): Promise<void> {
   const problems: string[] = [];
-  for (const [canonical, shape] of decoderWeightShapes(config)) {
-    const name = naming(canonical);
+  for (const [canonical, shape] of options.shapes) {
+    const { source, name } = options.locate(canonical);
     const found = await source.describe(name);
     if (!found) problems.push(`missing tensor ${name}`);
     else if (!sameDims(found.shape, shape)) problems.push(`${name} has shape [${found.shape.join(', ')}], config expects [${shape.join(', ')}]`);
@@ -67,8 +72,13 @@ export async function assertDecoderWeights(config: DecoderConfig, source: Weight
   if (problems.length > 0) {
     const shown = problems.slice(0, 10).join('; ');
     const more = problems.length > 10 ? ` (and ${problems.length - 10} more)` : '';
-    throw new WeightMismatchError(`weights do not match the config: ${shown}${more}`, { problems });
+    throw new WeightMismatchError(`${options.what} do not match the config: ${shown}${more}`, { problems });
   }
+}
+
+/** {@link assertWeights} for the decoder's tensors (canonical names through `naming`). */
+export async function assertDecoderWeights(config: DecoderConfig, source: WeightSource, naming: WeightNaming = (n) => n): Promise<void> {
+  await assertWeights({ shapes: decoderWeightShapes(config), locate: (canonical) => ({ source, name: naming(canonical) }), what: 'weights' });
 }
 
 /** Read a weight and convert it to the graph's float dtype. */
