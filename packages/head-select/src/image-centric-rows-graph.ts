@@ -45,20 +45,57 @@ export function emitImageCentricRows(
     const nonSinkImageF = g.sub(imageF, visualSinkF);
     // [batch, 1, key, 2]: columns are I and N.
     const masks = g.unsqueeze(g.concat([g.unsqueeze(imageF, [-1]), g.unsqueeze(nonSinkImageF, [-1])], -1), [1]);
-    const sums = g.matMul(attention, masks);
-    const imageAttention = g.gather(sums, 0, 3);
-    const nonSinkImageAttention = g.gather(sums, 1, 3);
-    const perRow = (x: Value) => g.reshape(x, [-1, 1, 1]);
-    const epsilonTerm = g.mul(perRow(g.reduceSum(imageF, [1], false)), IMAGE_ATTENTION_EPSILON);
-    const hasVisualSink = g.greater(perRow(g.reduceSum(visualSinkF, [1], false)), 0);
-    const denominator = g.add(imageAttention, epsilonTerm);
-    // No image token: the division is 0/0, discarded by Where (r = 1, as the reference defines it).
-    const nonSinkRatio = g.where(g.greater(denominator, 0), g.div(g.add(nonSinkImageAttention, epsilonTerm), denominator), 1);
-    let selected = g.and(
-      g.and(hasVisualSink, g.greaterOrEqual(nonSinkRatio, perRow(rho))),
-      g.and(g.greaterOrEqual(imageAttention, perRow(minImageAttention)), g.unsqueeze(queryMask, [1])),
-    );
-    if (layerActive) selected = g.and(selected, perRow(layerActive));
-    return { selected, imageAttention, nonSinkRatio };
+    const [imageAttention, nonSinkImageAttention] = g.split(g.matMul(attention, masks), [1, 1], -1) as [Value, Value];
+    const perRow = (x: Value) => g.reshape(x, [-1, 1, 1, 1]);
+    const rows = emitImageCentricRowsFromSums(g, {
+      imageAttention,
+      nonSinkImageAttention,
+      imageEpsilon: g.mul(perRow(g.reduceSum(imageF, [1], false)), IMAGE_ATTENTION_EPSILON),
+      hasVisualSink: g.greater(perRow(g.reduceSum(visualSinkF, [1], false)), 0),
+      queryMask: g.unsqueeze(queryMask, [1, 3]),
+      rho: perRow(rho),
+      minImageAttention: perRow(minImageAttention),
+      ...(layerActive ? { layerActive: perRow(layerActive) } : {}),
+    });
+    return {
+      selected: g.squeeze(rows.selected, [3]),
+      imageAttention: g.squeeze(imageAttention, [3]),
+      nonSinkRatio: g.squeeze(rows.nonSinkRatio, [3]),
+    };
   });
+}
+
+/**
+ * The head rule from precomputed row sums, everything `[batch, heads, query, 1]`
+ * or broadcastable per row `[batch, 1, 1, 1]` — for callers that compute the
+ * masked sums once for several rules (the composed VAR step).
+ *
+ * @param imageAttention A_img; @param nonSinkImageAttention Σ_N
+ * @param imageEpsilon 1e-6·|I| per row; @param hasVisualSink |V| > 0 per row (bool)
+ * @param queryMask `[batch, 1, query, 1]` bool
+ * @returns selected `[batch, heads, query, 1]` bool and r
+ */
+export function emitImageCentricRowsFromSums(
+  g: GraphBuilder,
+  inputs: {
+    imageAttention: Value;
+    nonSinkImageAttention: Value;
+    imageEpsilon: Value;
+    hasVisualSink: Value;
+    queryMask: Value;
+    rho: Value;
+    minImageAttention: Value;
+    layerActive?: Value;
+  },
+): { selected: Value; nonSinkRatio: Value } {
+  const { imageAttention, nonSinkImageAttention, imageEpsilon, hasVisualSink, queryMask, rho, minImageAttention, layerActive } = inputs;
+  const denominator = g.add(imageAttention, imageEpsilon);
+  // No image token: the division is 0/0, discarded by Where (r = 1, as the reference defines it).
+  const nonSinkRatio = g.where(g.greater(denominator, 0), g.div(g.add(nonSinkImageAttention, imageEpsilon), denominator), 1);
+  let selected = g.and(
+    g.and(hasVisualSink, g.greaterOrEqual(nonSinkRatio, rho)),
+    g.and(g.greaterOrEqual(imageAttention, minImageAttention), queryMask),
+  );
+  if (layerActive) selected = g.and(selected, layerActive);
+  return { selected, nonSinkRatio };
 }

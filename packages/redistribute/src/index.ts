@@ -1,4 +1,4 @@
 export { redistributeAttention } from './redistribute-attention.js';
 export type { RedistributeOptions, Redistribution } from './redistribute-attention.js';
-export { emitRedistribution } from './redistribute-attention-graph.js';
+export { emitRedistribution, emitRedistributionFromSums } from './redistribute-attention-graph.js';
 export type { RedistributionGraph } from './redistribute-attention-graph.js';

@@ -27,20 +27,43 @@ export function emitRedistribution(
 ): RedistributionGraph {
   return g.scope('redistribute', () => {
     const { attention, sinkMask, imageMask, selected, p } = inputs;
-    const sinkF = g.cast(sinkMask, 'float32');
-    const nonSinkImageF = g.cast(g.and(imageMask, g.not(sinkMask)), 'float32');
-    // [batch, 1, key, 2]: columns are S and N.
-    const masks = g.unsqueeze(g.concat([g.unsqueeze(sinkF, [-1]), g.unsqueeze(nonSinkImageF, [-1])], -1), [1]);
-    const sums = g.matMul(attention, masks);
-    const sinkMass = g.gather(sums, 0, 3);
-    const nonSinkImageMass = g.gather(sums, 1, 3);
-    const applied = g.and(selected, g.greater(nonSinkImageMass, 0));
-    const sinkCoefficient = g.where(applied, g.reshape(p, [-1, 1, 1]), 0);
-    const moved = g.mul(sinkCoefficient, sinkMass);
-    // Σ_N = 0 rows divide by zero here; Where discards them.
-    const nonSinkCoefficient = g.where(applied, g.div(moved, nonSinkImageMass), 0);
-    const coefficients = g.concat([g.unsqueeze(g.neg(sinkCoefficient), [-1]), g.unsqueeze(nonSinkCoefficient, [-1])], -1);
-    const scale = g.add(g.matMul(coefficients, g.transpose(masks, [0, 1, 3, 2])), 1);
-    return { attention: g.mul(attention, scale), moved, applied };
+    // [batch, 1, 2, key]: rows N (visual non-sinks) and S (sinks).
+    const rows = g.concat(
+      [g.unsqueeze(g.cast(g.and(imageMask, g.not(sinkMask)), 'float32'), [1, 2]), g.unsqueeze(g.cast(sinkMask, 'float32'), [1, 2])],
+      2,
+    );
+    const [nonSinkImageMass, sinkMass] = g.split(g.matMul(attention, g.transpose(rows, [0, 1, 3, 2])), [1, 1], -1) as [Value, Value];
+    const out = emitRedistributionFromSums(g, {
+      attention,
+      sinkMass,
+      nonSinkImageMass,
+      selected: g.unsqueeze(selected, [3]),
+      p: g.reshape(p, [-1, 1, 1, 1]),
+      masks: rows,
+    });
+    return { attention: out.attention, moved: g.squeeze(out.moved, [3]), applied: g.squeeze(out.applied, [3]) };
   });
+}
+
+/**
+ * The redistribution from precomputed row sums (all `[batch, heads, query, 1]`)
+ * and the key masks `[batch, 1, 2, key]` (row 0: N, row 1: S) — for callers
+ * that compute the masked sums once for several rules (the composed VAR step).
+ *
+ * @param p `[batch, 1, 1, 1]`
+ * @returns attention, moved `[batch, heads, query, 1]`, applied (bool, same shape)
+ */
+export function emitRedistributionFromSums(
+  g: GraphBuilder,
+  inputs: { attention: Value; sinkMass: Value; nonSinkImageMass: Value; selected: Value; p: Value; masks: Value },
+): RedistributionGraph {
+  const { attention, sinkMass, nonSinkImageMass, selected, p, masks } = inputs;
+  const applied = g.and(selected, g.greater(nonSinkImageMass, 0));
+  const sinkCoefficient = g.where(applied, p, 0);
+  const moved = g.mul(sinkCoefficient, sinkMass);
+  // Σ_N = 0 rows divide by zero here; Where discards them.
+  const nonSinkCoefficient = g.where(applied, g.div(moved, nonSinkImageMass), 0);
+  // Row scale 1 + c_N·[k∈N] − c_S·[k∈S]: exactly 1 where nothing applies.
+  const scale = g.add(g.matMul(g.concat([nonSinkCoefficient, g.neg(sinkCoefficient)], -1), masks), 1);
+  return { attention: g.mul(attention, scale), moved, applied };
 }

@@ -202,8 +202,9 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
         presentFlags.push(g.unsqueeze(step.sinkFlags, [0]));
         if (options.diagnostics && queryCount) {
           g.output(step.score, { name: io.diagnosticScore(l), dtype: 'float32', dims: ['batch', 'new_tokens'] });
-          g.output(g.cast(step.selected, 'uint8'), { name: io.diagnosticSelected(l), dtype: 'uint8', dims: ['batch', heads, 'new_tokens'] });
-          g.output(step.moved, { name: io.diagnosticMoved(l), dtype: 'float32', dims: ['batch', heads, 'new_tokens'] });
+          const views = step.diagnostics();
+          g.output(g.cast(views.selected, 'uint8'), { name: io.diagnosticSelected(l), dtype: 'uint8', dims: ['batch', heads, 'new_tokens'] });
+          g.output(views.moved, { name: io.diagnosticMoved(l), dtype: 'float32', dims: ['batch', heads, 'new_tokens'] });
           // Mean attention row of the step's eligible queries: [batch, heads, total_tokens].
           const weightsPerQuery = g.reshape(g.cast(shared.queryMask, 'float32'), [0, 1, 1, -1]);
           const summed = g.squeeze(g.matMul(weightsPerQuery, probs), [2]);

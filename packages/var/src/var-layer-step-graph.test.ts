@@ -31,8 +31,9 @@ describe('emitVarLayer (composed VAR step in ONNX)', () => {
     g.output(out.attention, { name: 'attention_out' });
     g.output(out.sinkFlags, { name: 'present_sink_flags' });
     g.output(out.score, { name: 'score' });
-    g.output(g.cast(out.selected, 'uint8'), { name: 'selected' });
-    g.output(out.moved, { name: 'moved' });
+    const views = out.diagnostics();
+    g.output(g.cast(views.selected, 'uint8'), { name: 'selected' });
+    g.output(views.moved, { name: 'moved' });
     runner = await createModelRunner(g.build());
   });
   afterAll(() => runner.release());

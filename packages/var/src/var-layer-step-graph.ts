@@ -1,6 +1,6 @@
-import { emitImageCentricRows } from '@vasink/head-select';
+import { IMAGE_ATTENTION_EPSILON, emitImageCentricRowsFromSums } from '@vasink/head-select';
 import type { GraphBuilder, Value } from '@vasink/onnx-graph';
-import { emitRedistribution } from '@vasink/redistribute';
+import { emitRedistributionFromSums } from '@vasink/redistribute';
 import { emitSinkFlags, emitSinkScore } from '@vasink/sink-detect';
 
 /** The decoder's raw VAR inputs (DESIGN §2 contract). */
@@ -23,13 +23,25 @@ export interface VarGraphInputs {
 
 /** VAR values shared by every layer, computed once per graph by {@link emitVarShared}. */
 export interface VarShared {
-  imageMask: Value;
+  /** `[batch, Q]` bool eligible queries. */
   queryMask: Value;
+  /** `[batch, 1, Q, 1]` bool, the same laid out for row sums. */
+  queryRows: Value;
+  /** `[batch, Q]` bool: new real prompt tokens (sink candidates) when detecting. */
   candidates: Value;
+  /** `[batch, 1, 1, key]` float32 image mask I. */
+  imageRow: Value;
+  /** `[batch, key]` float32 image mask I. */
+  image: Value;
+  /** `[batch, 1, 1, 1]` 1e-6·|I|. */
+  imageEpsilon: Value;
+  /** `[batch, 1]` τ. */
   tau: Value;
+  /** `[batch, 1, 1, 1]` ρ, p, m. */
   rho: Value;
   p: Value;
   minImageAttention: Value;
+  /** `[batch, layers]` bool. */
   layers: Value;
   sinkDims: Value;
 }
@@ -42,25 +54,32 @@ export interface VarLayerGraph {
   sinkFlags: Value;
   /** `[batch, Q]` float32 φ. */
   score: Value;
-  /** `[batch, heads, Q]` bool. */
-  selected: Value;
-  /** `[batch, heads, Q]` float32. */
-  moved: Value;
+  /** `[batch, heads, Q, 1]` bool. */
+  selectedRows: Value;
+  /** `[batch, heads, Q, 1]` float32. */
+  movedRows: Value;
+  /** Emit `[batch, heads, Q]` views of the selected rows and moved mass (diagnostic outputs only). */
+  diagnostics(): { selected: Value; moved: Value };
 }
 
-/** Casts and splits of the raw VAR inputs that every layer shares (emit once). */
+/** Casts and reshapes of the raw VAR inputs that every layer shares (emit once). */
 export function emitVarShared(g: GraphBuilder, raw: VarGraphInputs): VarShared {
   return g.scope('var', () => {
     const queryMask = g.cast(raw.queryMask, 'bool');
     // The new tokens are the last Q of the attention mask; only real prompt tokens may become sinks.
     const newTokens = g.shape(raw.queryMask, { start: 1, end: 2 });
     const newReal = g.cast(g.slice(raw.attentionMask, g.neg(newTokens), [Infinity], [1]), 'bool');
-    const column = (c: number) => g.gather(raw.params, c, 1);
+    const perRow = (x: Value) => g.reshape(x, [-1, 1, 1, 1]);
+    const column = (c: number) => perRow(g.gather(raw.params, c, 1));
+    const image = g.cast(raw.imageMask, 'float32');
     return {
-      imageMask: g.cast(raw.imageMask, 'bool'),
       queryMask,
+      queryRows: g.unsqueeze(queryMask, [1, 3]),
       candidates: g.and(newReal, raw.detect),
-      tau: g.unsqueeze(column(0), [1]),
+      image,
+      imageRow: g.unsqueeze(image, [1, 2]),
+      imageEpsilon: g.mul(perRow(g.reduceSum(image, [1], false)), IMAGE_ATTENTION_EPSILON),
+      tau: g.unsqueeze(g.gather(raw.params, 0, 1), [1]),
       rho: column(1),
       p: column(2),
       minImageAttention: column(3),
@@ -71,7 +90,9 @@ export function emitVarShared(g: GraphBuilder, raw: VarGraphInputs): VarShared {
 }
 
 /**
- * Emit one decoder layer's VAR step (see {@link varLayerStep}) after its softmax.
+ * Emit one decoder layer's VAR step (see {@link varLayerStep}) after its
+ * softmax: sink detection, then head selection and redistribution from ONE
+ * MatMul of the attention with the key masks [I, N, S] (read once).
  *
  * @param layer 0-based layer index (selects the row's `var_layers` column)
  * @param hidden `[batch, Q, dim]` float32 layer input
@@ -87,22 +108,41 @@ export function emitVarLayer(
     const score = emitSinkScore(g, { hidden: inputs.hidden, sinkDims: shared.sinkDims });
     const newFlags = emitSinkFlags(g, { score, tau: shared.tau, candidates: shared.candidates });
     const flags = g.concat([g.cast(inputs.pastSinkFlags, 'bool'), newFlags], 1);
-    const rows = emitImageCentricRows(g, {
-      attention: inputs.attention,
-      sinkMask: flags,
-      imageMask: shared.imageMask,
-      queryMask: shared.queryMask,
+    const sinks = g.cast(flags, 'float32');
+    const visualSinks = g.mul(shared.image, sinks);
+    const nonSinkImage = g.sub(shared.image, visualSinks);
+    // Key masks as rows [batch, 1, 3, key]: I, N, S; row sums for all three rules in one MatMul.
+    const rows = g.concat([shared.imageRow, g.unsqueeze(nonSinkImage, [1, 2]), g.unsqueeze(sinks, [1, 2])], 2);
+    const [imageAttention, nonSinkImageAttention, sinkAttention] = g.split(
+      g.matMul(inputs.attention, g.transpose(rows, [0, 1, 3, 2])),
+      [1, 1, 1],
+      -1,
+    ) as [Value, Value, Value];
+    const heads = emitImageCentricRowsFromSums(g, {
+      imageAttention,
+      nonSinkImageAttention,
+      imageEpsilon: shared.imageEpsilon,
+      hasVisualSink: g.greater(g.reshape(g.reduceMax(visualSinks, [1], false), [-1, 1, 1, 1]), 0),
+      queryMask: shared.queryRows,
       rho: shared.rho,
       minImageAttention: shared.minImageAttention,
-      layerActive: g.gather(shared.layers, inputs.layer, 1),
+      layerActive: g.reshape(g.gather(shared.layers, inputs.layer, 1), [-1, 1, 1, 1]),
     });
-    const moved = emitRedistribution(g, {
+    const moved = emitRedistributionFromSums(g, {
       attention: inputs.attention,
-      sinkMask: flags,
-      imageMask: shared.imageMask,
-      selected: rows.selected,
+      sinkMass: sinkAttention,
+      nonSinkImageMass: nonSinkImageAttention,
+      selected: heads.selected,
       p: shared.p,
+      masks: g.slice(rows, [1], [3], [2]),
     });
-    return { attention: moved.attention, sinkFlags: g.cast(flags, 'uint8'), score, selected: rows.selected, moved: moved.moved };
+    return {
+      attention: moved.attention,
+      sinkFlags: g.cast(flags, 'uint8'),
+      score,
+      selectedRows: heads.selected,
+      movedRows: moved.moved,
+      diagnostics: () => ({ selected: g.squeeze(heads.selected, [3]), moved: g.squeeze(moved.moved, [3]) }),
+    };
   });
 }
