@@ -114,3 +114,57 @@ describe('emitVarLayer (composed VAR step in ONNX)', () => {
     expect(moved).toBeGreaterThan(20);
   });
 });
+
+describe('emitVarLayer gate', () => {
+  it('gives the same results with and without the If that skips layers no row acts on', async () => {
+    const build = async (gate: boolean) => {
+      const g = new GraphBuilder();
+      const shared = emitVarShared(g, {
+        detect: g.input('var_detect', 'bool', []),
+        imageMask: g.input('var_image_mask', 'uint8', ['batch', 'key']),
+        queryMask: g.input('var_query_mask', 'uint8', ['batch', 'query']),
+        params: g.input('var_params', 'float32', ['batch', 4]),
+        layers: g.input('var_layers', 'uint8', ['batch', LAYERS]),
+        sinkDims: g.input('var_sink_dims', 'int64', ['n']),
+        attentionMask: g.input('attention_mask', 'int64', ['batch', 'key']),
+      });
+      const out = emitVarLayer(
+        g,
+        shared,
+        {
+          layer: LAYER,
+          hidden: g.input('hidden', 'float32', ['batch', 'query', 'dim']),
+          attention: g.input('attention', 'float32', ['batch', 'heads', 'query', 'key']),
+          pastSinkFlags: g.input('past_sink_flags', 'uint8', ['batch', 'past']),
+        },
+        { gate },
+      );
+      g.output(out.attention, { name: 'attention_out' });
+      g.output(g.cast(out.diagnostics().selected, 'uint8'), { name: 'selected' });
+      return createModelRunner(g.build());
+    };
+    const [gated, plain] = await Promise.all([build(true), build(false)]);
+    for (const [seed, on] of [[3, [1, 0]], [4, [0, 0]], [5, [1, 1]]] as const) {
+      const s = makeScenario({ seed, batch: 2, heads: 2, keys: 12, phase: 'prefill' });
+      const layers = new Uint8Array(2 * LAYERS);
+      on.forEach((v, b) => v && layers.fill(1, b * LAYERS + 2, b * LAYERS + 3));
+      const feeds = {
+        hidden: s.hidden,
+        attention: s.attention,
+        past_sink_flags: s.pastSinkFlags,
+        var_detect: createTensor('bool', [], [1]),
+        var_image_mask: s.imageMask,
+        var_query_mask: s.queryMask,
+        var_params: paramsTensor([[4, 0.3, 0.6, 0.1], [4, 0.3, 0.6, 0.1]]),
+        var_layers: createTensor('uint8', [2, LAYERS], layers),
+        var_sink_dims: createTensor('int64', [SINK_DIMS.length], SINK_DIMS),
+        attention_mask: createTensor('int64', [2, s.keys], Array.from(s.attentionMask.data)),
+      };
+      const [a, b] = await Promise.all([gated.run(feeds), plain.run(feeds)]);
+      expect([...(a.attention_out!.data as Float32Array)]).toEqual([...(b.attention_out!.data as Float32Array)]);
+      expect([...(a.selected!.data as Uint8Array)]).toEqual([...(b.selected!.data as Uint8Array)]);
+      if (on[0] === 0 && on[1] === 0) expect([...(a.attention_out!.data as Float32Array)]).toEqual([...s.attention.data]);
+    }
+    await Promise.all([gated.release(), plain.release()]);
+  });
+});
