@@ -103,85 +103,46 @@ export function emitVarLayer(
   g: GraphBuilder,
   shared: VarShared,
   inputs: { layer: number; hidden: Value; attention: Value; pastSinkFlags: Value },
-  options: { gate?: boolean } = {},
 ): VarLayerGraph {
   return g.scope(`var_layer_${inputs.layer}`, () => {
-    // Sink detection always runs: the flags are carried state and diagnostics.
     const score = emitSinkScore(g, { hidden: inputs.hidden, sinkDims: shared.sinkDims });
     const newFlags = emitSinkFlags(g, { score, tau: shared.tau, candidates: shared.candidates });
     const flags = g.concat([g.cast(inputs.pastSinkFlags, 'bool'), newFlags], 1);
-    const layerActive = g.gather(shared.layers, inputs.layer, 1);
-    const rules = (b: GraphBuilder) => emitVarRules(b, shared, { attention: inputs.attention, flags, layerActive });
-    let result: { attention: Value; selectedRows: Value; movedRows: Value };
-    if (options.gate === false) {
-      result = rules(g);
-    } else {
-      // When no row of the batch has VAR on in this layer, skip the rules: the attention passes
-      // through untouched (exactly the baseline) and nothing is selected or moved.
-      const anyActive = g.greater(g.reduceMax(g.cast(layerActive, 'float32'), [0], false), 0);
-      const on = g.subgraph({ name: `var_layer_${inputs.layer}_on` });
-      const applied = rules(on);
-      on.output(applied.attention, { dtype: 'float32' });
-      on.output(applied.selectedRows, { dtype: 'bool' });
-      on.output(applied.movedRows, { dtype: 'float32' });
-      const off = g.subgraph({ name: `var_layer_${inputs.layer}_off` });
-      const rowShape = off.concat([off.shape(inputs.attention, { start: 0, end: 3 }), off.ints([1])], 0);
-      off.output(off.identity(inputs.attention), { dtype: 'float32' });
-      off.output(off.constantOfShape(rowShape, false, 'bool'), { dtype: 'bool' });
-      off.output(off.constantOfShape(rowShape, 0, 'float32'), { dtype: 'float32' });
-      const [attention, selectedRows, movedRows] = g.opMulti(
-        'If',
-        [anyActive],
-        3,
-        { then_branch: on.buildGraph(), else_branch: off.buildGraph() },
-        { dtypes: ['float32', 'bool', 'float32'] },
-      ) as [Value, Value, Value];
-      result = { attention, selectedRows, movedRows };
-    }
+    const sinks = g.cast(flags, 'float32');
+    const visualSinks = g.mul(shared.image, sinks);
+    const nonSinkImage = g.sub(shared.image, visualSinks);
+    // Key masks as rows [batch, 1, 3, key]: I, N, S; row sums for all three rules in one MatMul.
+    const rows = g.concat([shared.imageRow, g.unsqueeze(nonSinkImage, [1, 2]), g.unsqueeze(sinks, [1, 2])], 2);
+    const [imageAttention, nonSinkImageAttention, sinkAttention] = g.split(
+      g.matMul(inputs.attention, g.transpose(rows, [0, 1, 3, 2])),
+      [1, 1, 1],
+      -1,
+    ) as [Value, Value, Value];
+    const heads = emitImageCentricRowsFromSums(g, {
+      imageAttention,
+      nonSinkImageAttention,
+      imageEpsilon: shared.imageEpsilon,
+      hasVisualSink: g.greater(g.reshape(g.reduceMax(visualSinks, [1], false), [-1, 1, 1, 1]), 0),
+      queryMask: shared.queryRows,
+      rho: shared.rho,
+      minImageAttention: shared.minImageAttention,
+      layerActive: g.reshape(g.gather(shared.layers, inputs.layer, 1), [-1, 1, 1, 1]),
+    });
+    const moved = emitRedistributionFromSums(g, {
+      attention: inputs.attention,
+      sinkMass: sinkAttention,
+      nonSinkImageMass: nonSinkImageAttention,
+      selected: heads.selected,
+      p: shared.p,
+      masks: g.slice(rows, [1], [3], [2]),
+    });
     return {
-      attention: result.attention,
+      attention: moved.attention,
       sinkFlags: g.cast(flags, 'uint8'),
       score,
-      selectedRows: result.selectedRows,
-      movedRows: result.movedRows,
-      diagnostics: () => ({ selected: g.squeeze(result.selectedRows, [3]), moved: g.squeeze(result.movedRows, [3]) }),
+      selectedRows: heads.selected,
+      movedRows: moved.moved,
+      diagnostics: () => ({ selected: g.squeeze(heads.selected, [3]), moved: g.squeeze(moved.moved, [3]) }),
     };
   });
-}
-
-/** Head selection and redistribution from one MatMul of the attention with the key masks [I, N, S]. */
-function emitVarRules(
-  g: GraphBuilder,
-  shared: VarShared,
-  inputs: { attention: Value; flags: Value; layerActive: Value },
-): { attention: Value; selectedRows: Value; movedRows: Value } {
-  const sinks = g.cast(inputs.flags, 'float32');
-  const visualSinks = g.mul(shared.image, sinks);
-  const nonSinkImage = g.sub(shared.image, visualSinks);
-  // Key masks as rows [batch, 1, 3, key]: I, N, S; row sums for both rules in one MatMul.
-  const rows = g.concat([shared.imageRow, g.unsqueeze(nonSinkImage, [1, 2]), g.unsqueeze(sinks, [1, 2])], 2);
-  const [imageAttention, nonSinkImageAttention, sinkAttention] = g.split(
-    g.matMul(inputs.attention, g.transpose(rows, [0, 1, 3, 2])),
-    [1, 1, 1],
-    -1,
-  ) as [Value, Value, Value];
-  const heads = emitImageCentricRowsFromSums(g, {
-    imageAttention,
-    nonSinkImageAttention,
-    imageEpsilon: shared.imageEpsilon,
-    hasVisualSink: g.greater(g.reshape(g.reduceMax(visualSinks, [1], false), [-1, 1, 1, 1]), 0),
-    queryMask: shared.queryRows,
-    rho: shared.rho,
-    minImageAttention: shared.minImageAttention,
-    layerActive: g.reshape(inputs.layerActive, [-1, 1, 1, 1]),
-  });
-  const moved = emitRedistributionFromSums(g, {
-    attention: inputs.attention,
-    sinkMass: sinkAttention,
-    nonSinkImageMass: nonSinkImageAttention,
-    selected: heads.selected,
-    p: shared.p,
-    masks: g.slice(rows, [1], [3], [2]),
-  });
-  return { attention: moved.attention, selectedRows: heads.selected, movedRows: moved.moved };
 }
