@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { CLIP_MEAN, CLIP_STD, type RgbImage, createRgbImage } from '@vasink/image';
 import { type TensorSpec, createShardedCheckpointWriter } from '@vasink/safetensors';
-import { bfloat16BitsToFloat32, createTensor, float32ToBfloat16Bits, InvalidArgumentError } from '@vasink/tensor';
+import { bfloat16BitsToFloat32, createTensor, float32ToBfloat16Bits, InvalidArgumentError, seededUniform } from '@vasink/tensor';
 import { type DecoderConfig, decoderWeightShapes } from '@vasink/transformer-graph';
 import { type Qwen2VlTensorLayout, decoderNaming, visionNaming, visionWeightShapes } from './checkpoint-layout.js';
 import { QWEN2_VL_ARCHITECTURE, QWEN2_VL_TOKENS, type Qwen2VlVisionConfig } from './qwen2vl-config.js';
@@ -123,17 +123,6 @@ const HEAD_KINDS = {
 const HEAD_PATTERN = ['selected', 'text', 'visualSink', 'selected', 'selected', 'text', 'visualSink', 'selected'] as const;
 /** A patch brighter than this (CLIP-normalised mean) is "bright"; windows of 4 bright patches become visual sinks. */
 const BRIGHT_LEVEL = 1;
-
-/** Deterministic xorshift32 uniform [0, 1). */
-function uniform(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
 
 const bf16 = (x: number) => bfloat16BitsToFloat32(float32ToBfloat16Bits(x));
 
@@ -368,7 +357,7 @@ function hfConfig(spec: TinyQwen2VlSpec, layout: Qwen2VlTensorLayout): Record<st
  * weights themselves, so the planted magnitudes hold after rounding.
  */
 function craftWeights(spec: TinyQwen2VlSpec, seed: number): { text: Map<string, Weight>; vision: Map<string, Weight> } {
-  const random = uniform(seed * 7919 + 13);
+  const random = seededUniform(seed * 7919 + 13);
   const rnd = (scale: number) => ({ next: random, scale });
   const { text: t, vision: v } = spec;
   const d = t.hiddenSize;
@@ -545,7 +534,7 @@ function whiteWindow(config: Qwen2VlVisionConfig, weights: ReadonlyMap<string, W
  */
 export function tinyQwen2VlTestImage(options: { width: number; height: number; brightWindows: readonly (readonly [number, number])[]; seed?: number }): RgbImage {
   const { width, height } = options;
-  const random = uniform(options.seed ?? 5);
+  const random = seededUniform(options.seed ?? 5);
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < data.length; i++) data[i] = 30 + Math.floor(random() * 140);
   for (const [row, col] of options.brightWindows) {

@@ -14,6 +14,7 @@ export {
 export { fromOrtTensor, toOrtTensor } from './ort.js';
 export type { OrtTensor } from './ort.js';
 export { rowParamValue } from './row-param.js';
+export { seededUniform } from './seeded-uniform.js';
 export type { RowParam } from './row-param.js';
 export { assertDims, assertValidDims, offsetOf, sameDims, sizeOf, stridesOf } from './shape.js';
 export type { Dims } from './shape.js';

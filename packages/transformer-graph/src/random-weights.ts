@@ -1,16 +1,5 @@
-import { type TypedTensor, createTensor } from '@vasink/tensor';
+import { type TypedTensor, createTensor, seededUniform } from '@vasink/tensor';
 import { type DecoderConfig, decoderWeightShapes } from './decoder-config.js';
-
-/** Deterministic xorshift32 uniform [0, 1). */
-function uniform(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * Random float32 decoder weights under canonical names (for tests, demos and
@@ -18,7 +7,7 @@ function uniform(seed: number): () => number {
  * Deterministic for a seed.
  */
 export function randomDecoderWeights(config: DecoderConfig, options: { seed?: number; scale?: number } = {}): Map<string, TypedTensor> {
-  const random = uniform(options.seed ?? 1);
+  const random = seededUniform(options.seed ?? 1);
   const scale = options.scale ?? 0.08;
   const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
   const weights = new Map<string, TypedTensor>();
