@@ -224,7 +224,8 @@ describe('GraphBuilder in onnxruntime', () => {
     const y = g.op('If', [flag], { then_branch: thenBranch.buildGraph(), else_branch: elseBranch.buildGraph() }, { dtype: 'float32' });
     g.output(y, { name: 'y' });
     const model = g.build();
-    expect(model.graph?.node.at(-2)?.attribute[0]?.type).toBe(AttributeType.GRAPH);
+    expect(model.graph?.node.at(-1)).toMatchObject({ opType: 'If', output: ['y'] });
+    expect(model.graph?.node.at(-1)?.attribute[0]?.type).toBe(AttributeType.GRAPH);
     const xs = createTensor('float32', [3], [1, 2, 3]);
     const yes = await runModel(model, { x: xs, flag: createTensor('bool', [], [1]) });
     const no = await runModel(model, { x: xs, flag: createTensor('bool', [], [0]) });
@@ -296,13 +297,41 @@ describe('GraphBuilder names and constants', () => {
     expect(attr('skip')).toBeUndefined();
   });
 
-  it('renames outputs through Identity and needs a dtype for them', () => {
+  it('renames outputs without a copy where a node produces them, through Identity otherwise', async () => {
     const g = new GraphBuilder();
     const x = g.input('x', 'float32', [2]);
-    const y = g.output(g.abs(x), { name: 'y' });
+    const abs = g.abs(x);
+    const y = g.output(abs, { name: 'y' });
     expect(y.name).toBe('y');
+    // Later uses of the renamed value (here and inside a subgraph) read it under the output name.
+    const twice = g.add(abs, abs);
+    const branch = g.subgraph();
+    branch.output(branch.neg(abs), { name: 'branch_out' });
+    const other = g.subgraph();
+    other.output(other.abs(abs), { name: 'other_out' });
+    g.output(g.op('If', [g.greater(g.reduceSum(x, [0], false), 0)], { then_branch: branch.buildGraph(), else_branch: other.buildGraph() }, { dtype: 'float32' }), { name: 'z' });
+    g.output(twice, { name: 't1' });
+    g.output(twice, { name: 't2' });
+    g.output(x, { name: 'x_out' });
     const graph = g.buildGraph();
-    expect(graph.node.at(-1)).toMatchObject({ opType: 'Identity', output: ['y'] });
+    const byOutput = (name: string) => graph.node.find((n) => n.output.includes(name));
+    expect(byOutput('y')).toMatchObject({ opType: 'Abs', input: ['x'] });
+    expect(graph.node.filter((n) => n.input.includes(abs.name) || n.output.includes(abs.name))).toEqual([]);
+    expect(byOutput(twice.name)).toMatchObject({ opType: 'Add', input: ['y', 'y'] });
+    const ifNode = graph.node.find((n) => n.opType === 'If');
+    expect(ifNode?.attribute.find((a) => a.name === 'then_branch')?.g?.node[0]?.input).toEqual(['y']);
+    // Output twice or straight from an input: an Identity each.
+    expect(byOutput('t1')).toMatchObject({ opType: 'Identity', input: [twice.name] });
+    expect(byOutput('t2')).toMatchObject({ opType: 'Identity', input: [twice.name] });
+    expect(byOutput('x_out')).toMatchObject({ opType: 'Identity', input: ['x'] });
+    expect(graph.node.filter((n) => n.opType === 'Identity')).toHaveLength(3);
+    // The builder's own state is untouched: building again gives the same graph.
+    expect(g.buildGraph()).toEqual(graph);
+    const out = await runModel(g.build(), { x: createTensor('float32', [2], [-1, 3]) });
+    expect(Array.from(f32(out, 'y').data)).toEqual([1, 3]);
+    expect(Array.from(f32(out, 'z').data)).toEqual([-1, -3]);
+    expect(Array.from(f32(out, 't2').data)).toEqual([2, 6]);
+    expect(Array.from(f32(out, 'x_out').data)).toEqual([-1, 3]);
     const untyped = g.op('Custom', [x], {}, { domain: 'test.domain' });
     expect(() => g.output(untyped)).toThrow(/dtype unknown/);
     expect(g.output(untyped, { dtype: 'float32' }).name).toBe(untyped.name);

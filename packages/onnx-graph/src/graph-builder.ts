@@ -155,6 +155,32 @@ function valueInfo(name: string, dtype: DataType, dims: readonly DimSpec[] | und
   return info;
 }
 
+/** `node` with names in `rename` replaced (a copy only where something changed), subgraphs included. */
+function renameNode(node: NodeProto, rename: ReadonlyMap<string, string>): NodeProto {
+  const swap = (names: string[]) => (names.some((x) => rename.has(x)) ? names.map((x) => rename.get(x) ?? x) : names);
+  const input = swap(node.input);
+  const output = swap(node.output);
+  let attributeChanged = false;
+  const attribute = node.attribute.map((a) => {
+    if (a.g === undefined && a.graphs === undefined) return a;
+    const g = a.g && renameGraph(a.g, rename);
+    const graphs = a.graphs?.map((sub) => renameGraph(sub, rename));
+    if (g === a.g && (graphs === undefined || graphs.every((sub, i) => sub === a.graphs?.[i]))) return a;
+    attributeChanged = true;
+    return { ...a, ...(g ? { g } : {}), ...(graphs ? { graphs } : {}) };
+  });
+  if (input === node.input && output === node.output && !attributeChanged) return node;
+  return { ...node, input, output, attribute };
+}
+
+/** A subgraph reading outer-scope values: rename its nodes' uses (its own names never collide: one registry). */
+function renameGraph(graph: GraphProto, rename: ReadonlyMap<string, string>): GraphProto {
+  const node = graph.node.map((n) => renameNode(n, rename));
+  const output = graph.output.map((o) => (rename.has(o.name) ? { ...o, name: rename.get(o.name) ?? o.name } : o));
+  if (node.every((n, i) => n === graph.node[i]) && output.every((o, i) => o === graph.output[i])) return graph;
+  return { ...graph, node, output };
+}
+
 /**
  * Builds an ONNX graph node by node, in topological order by construction.
  * Every value is named once (SSA): explicit names (inputs, outputs,
@@ -172,6 +198,8 @@ export class GraphBuilder {
   private readonly outputs: ValueInfoProto[] = [];
   private readonly initializers: TensorProto[] = [];
   private readonly constants = new Map<string, Value>();
+  /** Identity nodes made by `output()` to rename a value; elided in `buildGraph()` where possible. */
+  private readonly outputRenames = new Set<NodeProto>();
 
   constructor(options: GraphBuilderOptions = {}) {
     const opset = options.opset ?? 17;
@@ -205,7 +233,11 @@ export class GraphBuilder {
 
   /**
    * Declare `value` a graph output. With a `name` different from the value's,
-   * an Identity node produces the output under that name. Returns the output value.
+   * the output takes that name: when a node of this graph produces `value`,
+   * `buildGraph()` renames that node's output (and every use of it), so no
+   * copy is made — onnxruntime keeps an Identity in front of a graph output
+   * and copies the tensor on every run (the KV cache, each step). Graph inputs,
+   * initializers and values output twice get an Identity. Returns the output value.
    */
   output(value: Value, options: OutputOptions = {}): Value {
     this.assertKnown(value, 'output');
@@ -216,13 +248,15 @@ export class GraphBuilder {
     let out = value;
     if (options.name !== undefined && options.name !== value.name) {
       const name = this.ctx.values.claim(options.name, 'output');
-      this.nodes.push({
+      const identity: NodeProto = {
         input: [value.name],
         output: [name],
         name: this.ctx.nodes.unique(`${name}/Identity`),
         opType: 'Identity',
         attribute: [],
-      });
+      };
+      this.nodes.push(identity);
+      this.outputRenames.add(identity);
       out = makeValue(name, dtype);
     } else if (this.outputs.some((o) => o.name === value.name)) {
       throw new InvalidArgumentError(`value "${value.name}" is already a graph output`, { name: value.name });
@@ -377,16 +411,40 @@ export class GraphBuilder {
     return child;
   }
 
-  /** The graph built so far (arrays are copies; protos are shared). */
+  /** The graph built so far (arrays are copies; protos are shared unless renamed). */
   buildGraph(): GraphProto {
     return {
       name: this.graphName,
-      node: [...this.nodes],
+      node: this.elideOutputRenames(),
       initializer: [...this.initializers],
       input: [...this.inputs],
       output: [...this.outputs],
       valueInfo: [],
     };
+  }
+
+  /**
+   * This graph's nodes with each output-renaming Identity removed where its
+   * source is produced by a node here and is neither a graph output itself nor
+   * renamed twice: the producer then writes the output name directly, and
+   * every use (subgraphs included) reads it under that name.
+   */
+  private elideOutputRenames(): NodeProto[] {
+    if (this.outputRenames.size === 0) return [...this.nodes];
+    const produced = new Set(this.nodes.flatMap((n) => n.output));
+    const outputNames = new Set(this.outputs.map((o) => o.name));
+    const sources = new Map<string, number>();
+    for (const node of this.outputRenames) sources.set(node.input[0] ?? '', (sources.get(node.input[0] ?? '') ?? 0) + 1);
+    const rename = new Map<string, string>();
+    const dropped = new Set<NodeProto>();
+    for (const node of this.outputRenames) {
+      const source = node.input[0] ?? '';
+      if (!produced.has(source) || outputNames.has(source) || sources.get(source) !== 1) continue;
+      rename.set(source, node.output[0] ?? '');
+      dropped.add(node);
+    }
+    if (rename.size === 0) return [...this.nodes];
+    return this.nodes.filter((n) => !dropped.has(n)).map((n) => renameNode(n, rename));
   }
 
   /** Assemble the model: graph, opset imports (one per domain used) and metadata. */

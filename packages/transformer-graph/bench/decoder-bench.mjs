@@ -15,7 +15,10 @@ import { DECODER_IO, WeightStore, buildDecoderGraph, decoderWeightShapes } from 
 import { VAR_PRESETS, varLayerMask, varParamsRow } from '@vasink/var';
 import * as ort from 'onnxruntime-node';
 
+// `pnpm bench -- --runs 6` passes the `--` through: drop it.
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     hidden: { type: 'string', default: '2048' },
     layers: { type: 'string', default: '16' },

@@ -1,6 +1,6 @@
 // Run a script against the workspace's TypeScript sources, without building:
 //
-//   node --conditions=@vasink/source --import ./scripts/run-source.mjs scripts/load.mjs --tiny
+//   node --conditions=@vasink/source --import @vasink/scripts/run-source scripts/load.mjs --tiny
 //
 // `--conditions=@vasink/source` makes `@vasink/*` resolve to their `src`
 // (as the tests do); the hooks below strip types with TypeScript's
