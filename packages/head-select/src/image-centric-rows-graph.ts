@@ -47,20 +47,23 @@ export function emitImageCentricRows(
     const masks = g.unsqueeze(g.concat([g.unsqueeze(imageF, [-1]), g.unsqueeze(nonSinkImageF, [-1])], -1), [1]);
     const [imageAttention, nonSinkImageAttention] = g.split(g.matMul(attention, masks), [1, 1], -1) as [Value, Value];
     const perRow = (x: Value) => g.reshape(x, [-1, 1, 1, 1]);
+    const imageEpsilon = g.mul(perRow(g.reduceSum(imageF, [1], false)), IMAGE_ATTENTION_EPSILON);
     const rows = emitImageCentricRowsFromSums(g, {
       imageAttention,
       nonSinkImageAttention,
-      imageEpsilon: g.mul(perRow(g.reduceSum(imageF, [1], false)), IMAGE_ATTENTION_EPSILON),
+      imageEpsilon,
       hasVisualSink: g.greater(perRow(g.reduceSum(visualSinkF, [1], false)), 0),
       queryMask: g.unsqueeze(queryMask, [1, 3]),
       rho: perRow(rho),
       minImageAttention: perRow(minImageAttention),
       ...(layerActive ? { layerActive: perRow(layerActive) } : {}),
     });
+    // No image token: r is 0/0 there; the reference defines it as 1.
+    const nonSinkRatio = g.where(g.greater(imageEpsilon, 0), rows.nonSinkRatio, 1);
     return {
       selected: g.squeeze(rows.selected, [3]),
       imageAttention: g.squeeze(imageAttention, [3]),
-      nonSinkRatio: g.squeeze(rows.nonSinkRatio, [3]),
+      nonSinkRatio: g.squeeze(nonSinkRatio, [3]),
     };
   });
 }
@@ -72,8 +75,9 @@ export function emitImageCentricRows(
  *
  * @param imageAttention A_img; @param nonSinkImageAttention Σ_N
  * @param imageEpsilon 1e-6·|I| per row; @param hasVisualSink |V| > 0 per row (bool)
- * @param queryMask `[batch, 1, query, 1]` bool
- * @returns selected `[batch, heads, query, 1]` bool and r
+ * @param queryMask `[batch, 1, query, 1]` bool (fold the layer gate in here, or pass `layerActive`)
+ * @returns selected `[batch, heads, query, 1]` bool and r — NaN (0/0) in rows
+ *   without image tokens, which are never selected (no visual sink)
  */
 export function emitImageCentricRowsFromSums(
   g: GraphBuilder,
@@ -89,9 +93,8 @@ export function emitImageCentricRowsFromSums(
   },
 ): { selected: Value; nonSinkRatio: Value } {
   const { imageAttention, nonSinkImageAttention, imageEpsilon, hasVisualSink, queryMask, rho, minImageAttention, layerActive } = inputs;
-  const denominator = g.add(imageAttention, imageEpsilon);
-  // No image token: the division is 0/0, discarded by Where (r = 1, as the reference defines it).
-  const nonSinkRatio = g.where(g.greater(denominator, 0), g.div(g.add(nonSinkImageAttention, imageEpsilon), denominator), 1);
+  // No image token: 0/0 = NaN, and NaN ≥ ρ is false; such a row has no visual sink either.
+  const nonSinkRatio = g.div(g.add(nonSinkImageAttention, imageEpsilon), g.add(imageAttention, imageEpsilon));
   let selected = g.and(
     g.and(hasVisualSink, g.greaterOrEqual(nonSinkRatio, rho)),
     g.and(g.greaterOrEqual(imageAttention, minImageAttention), queryMask),

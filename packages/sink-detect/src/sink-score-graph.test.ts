@@ -17,6 +17,11 @@ describe('emitSinkScore / emitSinkFlags', () => {
     const score = emitSinkScore(g, { hidden, sinkDims });
     g.output(score, { name: 'score' });
     g.output(g.cast(emitSinkFlags(g, { score, tau, candidates }), 'uint8'), { name: 'flags' });
+    // The decoder's form: flattened tokens, the RMSNorm's mean square passed in, the axis kept.
+    const flat = g.reshape(hidden, g.concat([g.ints([-1]), g.shape(hidden, { start: 2 })], 0));
+    const meanSquare = g.reduceMean(g.mul(flat, flat), [-1], true);
+    g.output(g.reshape(emitSinkScore(g, { hidden: flat, sinkDims, meanSquare, keepDims: true }), g.shape(candidates)), { name: 'score_shared' });
+    g.output(emitSinkScore(g, { hidden, sinkDims, keepDims: true }), { name: 'score_kept' });
     runner = await createModelRunner(g.build());
   });
   afterAll(() => runner.release());
@@ -48,6 +53,10 @@ describe('emitSinkScore / emitSinkFlags', () => {
           });
           const score = sinkScore(hidden, sinkDimList);
           expect(maxRelativeError(out.score!.data as Float32Array, score.data)).toBeLessThanOrEqual(1e-5);
+          expect(out.score_shared!.dims).toEqual([batch, tokens]);
+          expect([...(out.score_shared!.data as Float32Array)]).toEqual([...(out.score!.data as Float32Array)]);
+          expect(out.score_kept!.dims).toEqual([batch, tokens, 1]);
+          expect([...(out.score_kept!.data as Float32Array)]).toEqual([...(out.score!.data as Float32Array)]);
           const flags = sinkFlags({ score, tau: rowTau.map(Math.fround), candidates: createTensor('uint8', [batch, tokens], candidates) });
           expect([...(out.flags!.data as Uint8Array)]).toEqual([...flags.data]);
         },

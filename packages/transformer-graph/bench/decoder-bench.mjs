@@ -5,7 +5,8 @@
 // eager graph without VAR ops, and onnxruntime's fused GroupQueryAttention
 // graph; plus the memory-bandwidth floor of decode.
 //
-//   pnpm --filter @vasink/transformer-graph bench [-- --layers 16 --hidden 2048 --decode 16 --runs 2]
+//   pnpm --filter @vasink/transformer-graph bench [-- --layers 16 --hidden 2048 --decode 32 --runs 3]
+// (runs from the TypeScript sources: no build needed, never a stale dist)
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,39 +138,45 @@ try {
   const tensor = (type, dataArr, dims) => new ort.Tensor(type, dataArr, dims);
   const sessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' };
   if (n('threads') > 0) sessionOptions.intraOpNumThreads = n('threads');
-  function runner(session, mode) {
+  // One variant's generation: prefill() then step() per decode token, timed separately, so the
+  // variants' decode steps can interleave one by one (drift on a shared machine hits all alike).
+  function generation(session, mode) {
     const varOn = mode === 'var-on';
     const hasVar = mode.startsWith('var');
-    const runPrompt = async () => {
-      const feeds = {
-        [DECODER_IO.inputsEmbeds]: tensor('float32', embeds, [1, tokens, hidden]),
-        [DECODER_IO.attentionMask]: tensor('int64', new BigInt64Array(tokens).fill(1n), [1, tokens]),
-        [DECODER_IO.positionIds]: tensor('int64', BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i)), [1, tokens]),
-      };
-      for (let l = 0; l < L; l++) {
-        feeds[DECODER_IO.pastKey(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
-        feeds[DECODER_IO.pastValue(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
-      }
-      const query = new Uint8Array(tokens).map((_, tok) => (tok >= imageStart + imageTokens ? 1 : 0));
-      const varFeeds = (detect, image, q) => ({
-        [DECODER_IO.varDetect]: tensor('bool', new Uint8Array([detect ? 1 : 0]), []),
-        [DECODER_IO.varImageMask]: tensor('uint8', image, [1, image.length]),
-        [DECODER_IO.varQueryMask]: tensor('uint8', q, [1, q.length]),
-        [DECODER_IO.varParams]: tensor('float32', varParamsRow(VAR_PRESETS.general), [1, 4]),
-        [DECODER_IO.varLayers]: tensor('uint8', varOn ? varLayerMask(VAR_PRESETS.general, { numLayers: L }) : new Uint8Array(L), [1, L]),
-        [DECODER_IO.varSinkDims]: tensor('int64', BigInt64Array.from(SINK_DIMS, BigInt), [SINK_DIMS.length]),
-      });
-      if (hasVar) Object.assign(feeds, { [DECODER_IO.pastSinkFlags]: tensor('uint8', new Uint8Array(0), [L, 1, 0]) }, varFeeds(true, imageMask, query));
-      const start = performance.now();
-      let out = await session.run(feeds);
-      const prefillMs = performance.now() - start;
-      const logitsOf = (o) => o[DECODER_IO.logits].data;
-      let total = tokens;
-      let image = imageMask;
-      let sinks = hasVar ? out[DECODER_IO.presentSinkFlags].data.reduce((a, b) => a + b, 0) / L : 0;
-      const decodeStart = performance.now();
-      for (let step = 0; step < n('decode'); step++) {
-        const logits = logitsOf(out);
+    const varFeeds = (detect, image, q) => ({
+      [DECODER_IO.varDetect]: tensor('bool', new Uint8Array([detect ? 1 : 0]), []),
+      [DECODER_IO.varImageMask]: tensor('uint8', image, [1, image.length]),
+      [DECODER_IO.varQueryMask]: tensor('uint8', q, [1, q.length]),
+      [DECODER_IO.varParams]: tensor('float32', varParamsRow(VAR_PRESETS.general), [1, 4]),
+      [DECODER_IO.varLayers]: tensor('uint8', varOn ? varLayerMask(VAR_PRESETS.general, { numLayers: L }) : new Uint8Array(L), [1, L]),
+      [DECODER_IO.varSinkDims]: tensor('int64', BigInt64Array.from(SINK_DIMS, BigInt), [SINK_DIMS.length]),
+    });
+    let out;
+    let total = tokens;
+    let image = imageMask;
+    return {
+      async prefill() {
+        const feeds = {
+          [DECODER_IO.inputsEmbeds]: tensor('float32', embeds, [1, tokens, hidden]),
+          [DECODER_IO.attentionMask]: tensor('int64', new BigInt64Array(tokens).fill(1n), [1, tokens]),
+          [DECODER_IO.positionIds]: tensor('int64', BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i)), [1, tokens]),
+        };
+        for (let l = 0; l < L; l++) {
+          feeds[DECODER_IO.pastKey(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
+          feeds[DECODER_IO.pastValue(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
+        }
+        const query = new Uint8Array(tokens).map((_, tok) => (tok >= imageStart + imageTokens ? 1 : 0));
+        if (hasVar) Object.assign(feeds, { [DECODER_IO.pastSinkFlags]: tensor('uint8', new Uint8Array(0), [L, 1, 0]) }, varFeeds(true, imageMask, query));
+        total = tokens;
+        image = imageMask;
+        const start = performance.now();
+        out = await session.run(feeds);
+        const ms = performance.now() - start;
+        const sinks = hasVar ? out[DECODER_IO.presentSinkFlags].data.reduce((x, y) => x + y, 0) / L : 0;
+        return { ms, sinks };
+      },
+      async step() {
+        const logits = out[DECODER_IO.logits].data;
         let best = 0;
         for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
         const next = new Float32Array(hidden).map((_, i) => Math.sin(best + i));
@@ -185,55 +192,68 @@ try {
           f[DECODER_IO.pastValue(l)] = out[DECODER_IO.presentValue(l)];
         }
         if (hasVar) Object.assign(f, { [DECODER_IO.pastSinkFlags]: out[DECODER_IO.presentSinkFlags] }, varFeeds(false, image, Uint8Array.of(1)));
+        const start = performance.now();
         out = await session.run(f);
-      }
-      const decodeS = (performance.now() - decodeStart) / 1000;
-      return { prefillMs, tokensPerSecond: n('decode') / decodeS, sinks };
+        return performance.now() - start;
+      },
     };
-    return runPrompt;
   }
 
-  // All three sessions stay loaded; runs alternate between variants so drift hits all alike.
+  // All three sessions stay loaded. Each run prefills every variant (order rotated per run), then
+  // decodes them in lockstep: step s of every variant, order rotated per step. Ratios are medians
+  // of per-run (prefill) and per-step (decode) ratios between variants measured side by side.
   const sessions = {};
   for (const [key, path] of Object.entries(variants)) sessions[key] = await ort.InferenceSession.create(path, sessionOptions);
   const plan = [
-    ['VAR graph, VAR off', runner(sessions.var, 'var-off')],
-    ['VAR graph, VAR on (general)', runner(sessions.var, 'var-on')],
-    ['eager graph without VAR ops', runner(sessions.baseline, 'baseline')],
-    ['fused GroupQueryAttention (no VAR possible)', runner(sessions.fused, 'fused')],
+    ['VAR graph, VAR off', generation(sessions.var, 'var-off')],
+    ['VAR graph, VAR on (general)', generation(sessions.var, 'var-on')],
+    ['eager graph without VAR ops', generation(sessions.baseline, 'baseline')],
+    ['fused GroupQueryAttention (no VAR possible)', generation(sessions.fused, 'fused')],
   ];
-  log('warm-up…');
-  for (const [, run] of plan) await run();
-  const samples = plan.map(() => []);
-  for (let r = 0; r < n('runs'); r++) {
-    log(`run ${r + 1}/${n('runs')}…`);
-    // Rotate the order each run so no variant always follows the same one.
-    for (let k = 0; k < plan.length; k++) {
-      const i = (r + k) % plan.length;
-      samples[i].push(await plan[i][1]());
+  const decodeSteps = n('decode');
+  const prefillMs = plan.map(() => []);
+  const stepMs = plan.map(() => []);
+  const sinks = plan.map(() => 0);
+  for (let r = -1; r < n('runs'); r++) {
+    log(r < 0 ? 'warm-up…' : `run ${r + 1}/${n('runs')}…`);
+    const rotated = (shift) => plan.map((_, k) => (shift + k) % plan.length);
+    for (const i of rotated(Math.max(r, 0))) {
+      const { ms, sinks: found } = await plan[i][1].prefill();
+      if (r >= 0) prefillMs[i].push(ms);
+      sinks[i] = found;
+    }
+    for (let step = 0; step < decodeSteps; step++) {
+      for (const i of rotated(step + Math.max(r, 0))) {
+        const ms = await plan[i][1].step();
+        if (r >= 0) stepMs[i].push(ms);
+      }
     }
   }
   for (const session of Object.values(sessions)) await session.release();
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const rows = plan.map(([label], i) => ({
-    label,
-    prefillMs: median(samples[i].map((x) => x.prefillMs)),
-    tokensPerSecond: median(samples[i].map((x) => x.tokensPerSecond)),
-    sinks: samples[i][0].sinks,
-  }));
-  const ref = rows[2];
-  const fused = rows[3];
+  const median = (xs) => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  // Median of paired ratios a[k]/b[k]: each pair was measured back to back.
+  const pairedRatio = (a, b) => median(a.map((x, k) => x / b[k]));
+  const EAGER = 2;
+  const FUSED = 3;
+  const fmt = (x) => x.toFixed(3);
+  const rows = plan.map(([label], i) => {
+    const decodeTime = (j) => pairedRatio(stepMs[i], stepMs[j]);
+    return `| ${label} | ${median(prefillMs[i]).toFixed(0)} | ${fmt(pairedRatio(prefillMs[i], prefillMs[EAGER]))} | ${fmt(pairedRatio(prefillMs[i], prefillMs[FUSED]))} | ${(1000 / median(stepMs[i])).toFixed(2)} | ${fmt(1 / decodeTime(EAGER))} | ${fmt(1 / decodeTime(FUSED))} | ${sinks[i].toFixed(1)} |`;
+  });
   const floor = (readGBs * 1e9) / weightBytes;
+  const best = Math.max(...stepMs.map((xs) => 1000 / median(xs)));
   const lines = [
     `| graph | prefill ms (${tokens} tokens) | vs eager | vs fused | decode tok/s | vs eager | vs fused | sinks/layer |`,
     '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) =>
-      `| ${r.label} | ${r.prefillMs.toFixed(0)} | ${(r.prefillMs / ref.prefillMs).toFixed(3)} | ${(r.prefillMs / fused.prefillMs).toFixed(3)} | ${r.tokensPerSecond.toFixed(2)} | ${(r.tokensPerSecond / ref.tokensPerSecond).toFixed(3)} | ${(r.tokensPerSecond / fused.tokensPerSecond).toFixed(3)} | ${r.sinks.toFixed(1)} |`,
-    ),
+    ...rows,
     '',
-    `VAR on vs VAR off in the same graph: prefill ×${(rows[1].prefillMs / rows[0].prefillMs).toFixed(3)}, decode throughput ×${(rows[1].tokensPerSecond / rows[0].tokensPerSecond).toFixed(3)}`,
-    `decode floor: ${(weightBytes / 2 ** 30).toFixed(2)} GiB of weights per token at ${readGBs.toFixed(1)} GB/s (onnxruntime GEMV over a 1 GiB matrix) = ${floor.toFixed(2)} tok/s; best measured decode is ${((Math.max(...rows.map((r) => r.tokensPerSecond)) / floor) * 100).toFixed(0)}% of it`,
-    `medians of ${n('runs')} interleaved runs (order rotated per run) after one warm-up each; ${n('decode')} decode steps per run; onnxruntime-node ${ort.env.versions?.common ?? ''} CPU, intra-op threads ${n('threads') || 'default'}`,
+    `VAR on vs VAR off in the same graph (the same ops; shows the noise): prefill ×${fmt(pairedRatio(prefillMs[1], prefillMs[0]))}, decode throughput ×${fmt(1 / pairedRatio(stepMs[1], stepMs[0]))}`,
+    `decode floor: ${(weightBytes / 2 ** 30).toFixed(2)} GiB of weights per token at ${readGBs.toFixed(1)} GB/s (onnxruntime GEMV over a 1 GiB matrix) = ${floor.toFixed(2)} tok/s; best measured decode is ${((best / floor) * 100).toFixed(0)}% of it`,
+    `prefill: ms median of ${n('runs')} runs, ratios median of per-run ratios; decode: tok/s = 1000 / median step ms over ${n('runs')}×${decodeSteps} steps, ratios = median of per-step throughput ratios (steps of all variants interleaved, order rotated); one warm-up run first; onnxruntime-node ${ort.env.versions?.common ?? ''} CPU, intra-op threads ${n('threads') || 'default'}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

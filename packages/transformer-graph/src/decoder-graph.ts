@@ -138,15 +138,17 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
     const b = bias ? await weights.load(g, `${name}.bias`) : undefined;
     return project(x, w, b);
   };
-  const rmsNorm = async (x: Value, name: string) => {
+  // RMSNorm; also returns its float32 input and mean square, which the VAR step's φ reuses.
+  const rmsNormParts = async (x: Value, name: string) => {
     const w = await weights.load(g, `${name}.weight`);
     return g.scope(name, () => {
       const wide = dtype === 'float32' ? x : g.cast(x, 'float32');
-      const variance = g.reduceMean(g.mul(wide, wide), [-1], true);
-      const normed = g.mul(wide, g.reciprocal(g.sqrt(g.add(variance, config.rmsNormEps))));
-      return g.mul(dtype === 'float32' ? normed : g.cast(normed, dtype), w);
+      const meanSquare = g.reduceMean(g.mul(wide, wide), [-1], true);
+      const normed = g.mul(wide, g.reciprocal(g.sqrt(g.add(meanSquare, config.rmsNormEps))));
+      return { out: g.mul(dtype === 'float32' ? normed : g.cast(normed, dtype), w), wide, meanSquare };
     });
   };
+  const rmsNorm = async (x: Value, name: string) => (await rmsNormParts(x, name)).out;
   // [batch·Q, n·hd] → [batch, n, Q, hd]
   const splitHeads = (x: Value, n: number) => g.transpose(g.reshape(x, g.concat([tokensShape, g.ints([n, hd])], 0)), [0, 2, 1, 3]);
 
@@ -154,7 +156,8 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   const presentFlags: Value[] = [];
   for (let l = 0; l < numLayers; l++) {
     const prefix = `layers.${l}`;
-    const normed = await rmsNorm(hidden, `${prefix}.input_layernorm`);
+    const inputNorm = await rmsNormParts(hidden, `${prefix}.input_layernorm`);
+    const normed = inputNorm.out;
     const q = splitHeads(await linear(normed, `${prefix}.self_attn.q_proj`, config.attentionBias), heads);
     const k = splitHeads(await linear(normed, `${prefix}.self_attn.k_proj`, config.attentionBias), kvHeads);
     const v = splitHeads(await linear(normed, `${prefix}.self_attn.v_proj`, config.attentionBias), kvHeads);
@@ -196,8 +199,13 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
       let probs = g.softmax(g.add(scores, maskBias), -1);
       if (shared && pastSinkFlags) {
         const flags = g.gather(pastSinkFlags, l, 0);
-        const layerHidden = g.reshape(dtype === 'float32' ? hidden : g.cast(hidden, 'float32'), embedsShape);
-        const step = emitVarLayer(g, shared, { layer: l, hidden: layerHidden, attention: probs, pastSinkFlags: flags });
+        const step = emitVarLayer(g, shared, {
+          layer: l,
+          hidden: inputNorm.wide,
+          meanSquare: inputNorm.meanSquare,
+          attention: probs,
+          pastSinkFlags: flags,
+        });
         probs = step.attention;
         presentFlags.push(g.unsqueeze(step.sinkFlags, [0]));
         if (options.diagnostics && queryCount) {
@@ -211,6 +219,7 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
           const mean = g.div(summed, g.unsqueeze(g.max(queryCount, 1), [2]));
           g.output(mean, { name: io.diagnosticAttention(l), dtype: 'float32', dims: ['batch', heads, 'total_tokens'] });
           // The layer input of each row's first new token (the sink-dimension finder reads BOS here).
+          const layerHidden = g.reshape(inputNorm.wide, embedsShape);
           g.output(g.gather(layerHidden, 0, 1), { name: io.diagnosticFirstHidden(l), dtype: 'float32', dims: ['batch', d] });
         }
       }

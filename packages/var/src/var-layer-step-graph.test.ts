@@ -1,15 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GraphBuilder } from '@vasink/onnx-graph';
-import { createTensor } from '@vasink/tensor';
+import { type Float32Tensor, createTensor } from '@vasink/tensor';
 import { type ModelRunner, createModelRunner, maxRelativeError } from '@vasink/test-utils';
 import { imageCentricRows } from '@vasink/head-select';
 import { varLayerStep } from './var-layer-step.js';
 import { emitVarLayer, emitVarShared } from './var-layer-step-graph.js';
-import { SINK_DIMS, makeScenario, paramsTensor } from '../test/scenario.js';
+import { SINK_DIMS, type Scenario, makeScenario, paramsTensor } from '../test/scenario.js';
 
 const LAYERS = 4;
 const LAYER = 2;
+
+function feeds(s: Scenario, params: Float32Tensor, layers: Uint8Array) {
+  return {
+    hidden: s.hidden,
+    attention: s.attention,
+    past_sink_flags: s.pastSinkFlags,
+    var_detect: createTensor('bool', [], [s.detect ? 1 : 0]),
+    var_image_mask: s.imageMask,
+    var_query_mask: s.queryMask,
+    var_params: params,
+    var_layers: createTensor('uint8', [s.batch, LAYERS], layers),
+    var_sink_dims: createTensor('int64', [SINK_DIMS.length], SINK_DIMS),
+    attention_mask: createTensor('int64', [s.batch, s.keys], Array.from(s.attentionMask.data)),
+  };
+}
 
 describe('emitVarLayer (composed VAR step in ONNX)', () => {
   let runner: ModelRunner;
@@ -81,18 +96,7 @@ describe('emitVarLayer (composed VAR step in ONNX)', () => {
             const b = Math.floor(row / (s.heads * s.queries));
             fc.pre(Math.abs(r - column(1)[b]!) > 1e-4 && Math.abs(stats.imageAttention.data[row]! - column(3)[b]!) > 1e-4);
           });
-          const out = await runner.run({
-            hidden: s.hidden,
-            attention: s.attention,
-            past_sink_flags: s.pastSinkFlags,
-            var_detect: createTensor('bool', [], [s.detect ? 1 : 0]),
-            var_image_mask: s.imageMask,
-            var_query_mask: s.queryMask,
-            var_params: params,
-            var_layers: createTensor('uint8', [s.batch, LAYERS], layers),
-            var_sink_dims: createTensor('int64', [SINK_DIMS.length], SINK_DIMS),
-            attention_mask: createTensor('int64', [s.batch, s.keys], Array.from(s.attentionMask.data)),
-          });
+          const out = await runner.run(feeds(s, params, layers));
           expect([...(out.present_sink_flags!.data as Uint8Array)]).toEqual([...expected.sinkFlags.data]);
           expect([...(out.selected!.data as Uint8Array)]).toEqual([...expected.selected.data]);
           expect(maxRelativeError(out.score!.data as Float32Array, expected.score.data)).toBeLessThanOrEqual(1e-5);
@@ -112,5 +116,27 @@ describe('emitVarLayer (composed VAR step in ONNX)', () => {
     );
     // The scenarios must redistribute some rows, or the equality above says little.
     expect(moved).toBeGreaterThan(20);
+  });
+
+  it('leaves a row without image tokens untouched (r is 0/0 there: no NaN, nothing selected)', async () => {
+    for (const phase of ['prefill', 'decode'] as const) {
+      const s = makeScenario({ seed: 7, batch: 2, heads: 3, keys: 14, phase });
+      const perKeyRow = s.keys;
+      s.imageMask.data.fill(0, 0, perKeyRow); // row 0: no image
+      s.queryMask.data.fill(1, 0, s.queries); // …and every query eligible
+      const params = paramsTensor([
+        [3, 0, 0.6, 0],
+        [3, 0, 0.6, 0],
+      ]);
+      const layers = new Uint8Array(2 * LAYERS).fill(1);
+      const out = await runner.run(feeds(s, params, layers));
+      const expected = varLayerStep({ ...s, params, layerActive: [1, 1], sinkDims: SINK_DIMS });
+      const attention = out.attention_out!.data as Float32Array;
+      expect(attention.every(Number.isFinite)).toBe(true);
+      const perRow = s.heads * s.queries * s.keys;
+      expect([...attention.subarray(0, perRow)]).toEqual([...s.attention.data.subarray(0, perRow)]);
+      expect([...(out.selected!.data as Uint8Array).subarray(0, s.heads * s.queries)].every((v) => v === 0)).toBe(true);
+      expect(maxRelativeError(attention, expected.attention.data)).toBeLessThanOrEqual(1e-5);
+    }
   });
 });

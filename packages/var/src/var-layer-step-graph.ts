@@ -25,14 +25,17 @@ export interface VarGraphInputs {
 export interface VarShared {
   /** `[batch, Q]` bool eligible queries. */
   queryMask: Value;
-  /** `[batch, 1, Q, 1]` bool, the same laid out for row sums. */
-  queryRows: Value;
+  /** `[2]` int64: `[batch, Q]`. */
+  queryShape: Value;
+  /**
+   * `[layers, batch, 1, Q, 1]` bool: query eligible and VAR on in that layer
+   * for that row — the layer's gate on head selection, one Gather per layer.
+   */
+  rowGates: Value;
   /** `[batch, Q]` bool: new real prompt tokens (sink candidates) when detecting. */
   candidates: Value;
   /** `[batch, 1, 1, key]` float32 image mask I. */
   imageRow: Value;
-  /** `[batch, key]` float32 image mask I. */
-  image: Value;
   /** `[batch, 1, 1, 1]` 1e-6·|I|. */
   imageEpsilon: Value;
   /** `[batch, 1]` τ. */
@@ -41,8 +44,6 @@ export interface VarShared {
   rho: Value;
   p: Value;
   minImageAttention: Value;
-  /** `[batch, layers]` bool. */
-  layers: Value;
   sinkDims: Value;
 }
 
@@ -71,19 +72,20 @@ export function emitVarShared(g: GraphBuilder, raw: VarGraphInputs): VarShared {
     const newReal = g.cast(g.slice(raw.attentionMask, g.neg(newTokens), [Infinity], [1]), 'bool');
     const perRow = (x: Value) => g.reshape(x, [-1, 1, 1, 1]);
     const column = (c: number) => perRow(g.gather(raw.params, c, 1));
-    const image = g.cast(raw.imageMask, 'float32');
+    const imageRow = g.unsqueeze(g.cast(raw.imageMask, 'float32'), [1, 2]);
+    // [layers, batch, 1, 1, 1] ∧ [batch, 1, Q, 1]
+    const layerGates = g.unsqueeze(g.transpose(g.cast(raw.layers, 'bool'), [1, 0]), [2, 3, 4]);
     return {
       queryMask,
-      queryRows: g.unsqueeze(queryMask, [1, 3]),
+      queryShape: g.shape(raw.queryMask),
+      rowGates: g.and(layerGates, g.unsqueeze(queryMask, [1, 3])),
       candidates: g.and(newReal, raw.detect),
-      image,
-      imageRow: g.unsqueeze(image, [1, 2]),
-      imageEpsilon: g.mul(perRow(g.reduceSum(image, [1], false)), IMAGE_ATTENTION_EPSILON),
+      imageRow,
+      imageEpsilon: g.mul(g.reduceSum(imageRow, [3], true), IMAGE_ATTENTION_EPSILON),
       tau: g.unsqueeze(g.gather(raw.params, 0, 1), [1]),
       rho: column(1),
       p: column(2),
       minImageAttention: column(3),
-      layers: g.cast(raw.layers, 'bool'),
       sinkDims: raw.sinkDims,
     };
   });
@@ -92,27 +94,38 @@ export function emitVarShared(g: GraphBuilder, raw: VarGraphInputs): VarShared {
 /**
  * Emit one decoder layer's VAR step (see {@link varLayerStep}) after its
  * softmax: sink detection, then head selection and redistribution from ONE
- * MatMul of the attention with the key masks [I, N, S] (read once).
+ * MatMul of the attention with the key masks [I, N, S] (read once). Every
+ * per-row or per-graph value comes from {@link emitVarShared}, so a layer
+ * costs ~40 small ops (what decode pays per layer).
  *
  * @param layer 0-based layer index (selects the row's `var_layers` column)
- * @param hidden `[batch, Q, dim]` float32 layer input
+ * @param hidden float32 layer input, `[batch, Q, dim]` or flattened `[batch·Q, dim]`
+ * @param meanSquare optional `[..., 1]` mean of `hidden²` over `dim` (the
+ *   layer's RMSNorm computes it anyway: φ then reads the hidden state once)
  * @param attention `[batch, heads, Q, P+Q]` float32 probabilities
  * @param pastSinkFlags `[batch, P]` uint8 this layer's carried flags
  */
 export function emitVarLayer(
   g: GraphBuilder,
   shared: VarShared,
-  inputs: { layer: number; hidden: Value; attention: Value; pastSinkFlags: Value },
+  inputs: { layer: number; hidden: Value; meanSquare?: Value; attention: Value; pastSinkFlags: Value },
 ): VarLayerGraph {
   return g.scope(`var_layer_${inputs.layer}`, () => {
-    const score = emitSinkScore(g, { hidden: inputs.hidden, sinkDims: shared.sinkDims });
+    const kept = emitSinkScore(g, {
+      hidden: inputs.hidden,
+      sinkDims: shared.sinkDims,
+      keepDims: true,
+      ...(inputs.meanSquare ? { meanSquare: inputs.meanSquare } : {}),
+    });
+    const score = g.reshape(kept, shared.queryShape);
     const newFlags = emitSinkFlags(g, { score, tau: shared.tau, candidates: shared.candidates });
-    const flags = g.concat([g.cast(inputs.pastSinkFlags, 'bool'), newFlags], 1);
-    const sinks = g.cast(flags, 'float32');
-    const visualSinks = g.mul(shared.image, sinks);
-    const nonSinkImage = g.sub(shared.image, visualSinks);
-    // Key masks as rows [batch, 1, 3, key]: I, N, S; row sums for all three rules in one MatMul.
-    const rows = g.concat([shared.imageRow, g.unsqueeze(nonSinkImage, [1, 2]), g.unsqueeze(sinks, [1, 2])], 2);
+    const flags = g.concat([inputs.pastSinkFlags, g.cast(newFlags, 'uint8')], 1);
+    // Key masks as rows [batch, 1, 1, key]: S, V = I·S, N = I − V.
+    const sinks = g.unsqueeze(g.cast(flags, 'float32'), [1, 2]);
+    const visualSinks = g.mul(shared.imageRow, sinks);
+    const nonSinkImage = g.sub(shared.imageRow, visualSinks);
+    // Row sums for all three rules in one MatMul with the masks [I, N, S].
+    const rows = g.concat([shared.imageRow, nonSinkImage, sinks], 2);
     const [imageAttention, nonSinkImageAttention, sinkAttention] = g.split(
       g.matMul(inputs.attention, g.transpose(rows, [0, 1, 3, 2])),
       [1, 1, 1],
@@ -122,11 +135,10 @@ export function emitVarLayer(
       imageAttention,
       nonSinkImageAttention,
       imageEpsilon: shared.imageEpsilon,
-      hasVisualSink: g.greater(g.reshape(g.reduceMax(visualSinks, [1], false), [-1, 1, 1, 1]), 0),
-      queryMask: shared.queryRows,
+      hasVisualSink: g.greater(g.reduceMax(visualSinks, [3], true), 0),
+      queryMask: g.gather(shared.rowGates, inputs.layer, 0),
       rho: shared.rho,
       minImageAttention: shared.minImageAttention,
-      layerActive: g.reshape(g.gather(shared.layers, inputs.layer, 1), [-1, 1, 1, 1]),
     });
     const moved = emitRedistributionFromSums(g, {
       attention: inputs.attention,
@@ -138,7 +150,7 @@ export function emitVarLayer(
     });
     return {
       attention: moved.attention,
-      sinkFlags: g.cast(flags, 'uint8'),
+      sinkFlags: flags,
       score,
       selectedRows: heads.selected,
       movedRows: moved.moved,
