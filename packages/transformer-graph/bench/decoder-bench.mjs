@@ -31,9 +31,18 @@ const { values } = parseArgs({
     decode: { type: 'string', default: '16' },
     runs: { type: 'string', default: '3' },
     threads: { type: 'string', default: '0' },
+    // step: decode steps of all variants interleaved one by one (default); run: each variant
+    // prefills and decodes all its steps before the next (order rotated per run).
+    interleave: { type: 'string', default: 'step' },
+    // ms of idle before each timed run, so the previous session's spinning threads have parked.
+    settle: { type: 'string', default: '20' },
   },
 });
 const n = (k) => Number(values[k]);
+if (!['step', 'run'].includes(values.interleave)) {
+  process.stderr.write(`--interleave must be step or run, got ${values.interleave}\n`);
+  process.exit(2);
+}
 const hidden = n('hidden');
 const heads = n('heads');
 const config = {
@@ -211,22 +220,29 @@ try {
     ['fused GroupQueryAttention (no VAR possible)', generation(sessions.fused, 'fused')],
   ];
   const decodeSteps = n('decode');
+  // onnxruntime's intra-op threads spin for a while after a run; each session has its own pool,
+  // so a run started right after another session's would share the 2 cores with its spinners.
+  const settle = () => new Promise((resolve) => setTimeout(resolve, n('settle')));
   const prefillMs = plan.map(() => []);
   const stepMs = plan.map(() => []);
   const sinks = plan.map(() => 0);
   for (let r = -1; r < n('runs'); r++) {
     log(r < 0 ? 'warm-up…' : `run ${r + 1}/${n('runs')}…`);
     const rotated = (shift) => plan.map((_, k) => (shift + k) % plan.length);
+    const decode = async (i) => {
+      await settle();
+      const ms = await plan[i][1].step();
+      if (r >= 0) stepMs[i].push(ms);
+    };
     for (const i of rotated(Math.max(r, 0))) {
+      await settle();
       const { ms, sinks: found } = await plan[i][1].prefill();
       if (r >= 0) prefillMs[i].push(ms);
       sinks[i] = found;
+      if (values.interleave === 'run') for (let step = 0; step < decodeSteps; step++) await decode(i);
     }
-    for (let step = 0; step < decodeSteps; step++) {
-      for (const i of rotated(step + Math.max(r, 0))) {
-        const ms = await plan[i][1].step();
-        if (r >= 0) stepMs[i].push(ms);
-      }
+    if (values.interleave === 'step') {
+      for (let step = 0; step < decodeSteps; step++) for (const i of rotated(step + Math.max(r, 0))) await decode(i);
     }
   }
   for (const session of Object.values(sessions)) await session.release();
@@ -253,7 +269,7 @@ try {
     '',
     `VAR on vs VAR off in the same graph (the same ops; shows the noise): prefill ×${fmt(pairedRatio(prefillMs[1], prefillMs[0]))}, decode throughput ×${fmt(1 / pairedRatio(stepMs[1], stepMs[0]))}`,
     `decode floor: ${(weightBytes / 2 ** 30).toFixed(2)} GiB of weights per token at ${readGBs.toFixed(1)} GB/s (onnxruntime GEMV over a 1 GiB matrix) = ${floor.toFixed(2)} tok/s; best measured decode is ${((best / floor) * 100).toFixed(0)}% of it`,
-    `prefill: ms median of ${n('runs')} runs, ratios median of per-run ratios; decode: tok/s = 1000 / median step ms over ${n('runs')}×${decodeSteps} steps, ratios = median of per-step throughput ratios (steps of all variants interleaved, order rotated); one warm-up run first; onnxruntime-node ${ort.env.versions?.common ?? ''} CPU, intra-op threads ${n('threads') || 'default'}`,
+    `prefill: ms median of ${n('runs')} runs, ratios median of per-run ratios; decode: tok/s = 1000 / median step ms over ${n('runs')}×${decodeSteps} steps, ratios = median of per-step throughput ratios (${values.interleave === 'step' ? 'steps of all variants interleaved one by one, order rotated' : 'each variant decodes its run alone, order rotated per run; step k paired with step k'}); ${n('settle')} ms idle before each timed run; one warm-up run first; onnxruntime-node ${ort.env.versions?.common ?? ''} CPU, intra-op threads ${n('threads') || 'default'}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
