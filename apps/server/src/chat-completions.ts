@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FinishReason, PreparedRequest, RowSettings } from '@vasink/runtime';
 import type { VarConfig } from '@vasink/var';
 import { ApiError, invalidRequest, toApiError } from './api-error.js';
-import { type ChatRequest, parseChatRequest } from './chat-request.js';
+import { type ChatRequest, type Conversation, parseChatRequest } from './chat-request.js';
 import { SseWriter, sendJson } from './http-io.js';
 import { loadImages } from './image-input.js';
 import type { ReleaseSlot } from './request-queue.js';
@@ -47,11 +47,13 @@ export function checkVarAvailable(ctx: ServerContext, wanted: boolean): void {
   }
 }
 
-/** The question's text alone over the prompt limit: refuse before queueing and running vision. */
-export function checkQuestionLength(ctx: ServerContext, question: string): void {
+/** The conversation's text alone over the prompt limit: refuse before queueing and running vision. */
+export function checkQuestionLength(ctx: ServerContext, conversation: Conversation): void {
   const limit = promptLimit(ctx);
-  const tokens = ctx.model.tokenizer.encode(question, { addSpecialTokens: false }).length;
-  if (tokens > limit) throw contextLengthError(`the question alone is ${tokens} tokens; prompts may have at most ${limit}`);
+  const texts = [conversation.system ?? '', ...conversation.history.map((turn) => turn.text), conversation.question];
+  const tokens = texts.reduce((n, text) => n + (text ? ctx.model.tokenizer.encode(text, { addSpecialTokens: false }).length : 0), 0);
+  const what = conversation.history.length > 0 || conversation.system ? 'the conversation' : 'the question';
+  if (tokens > limit) throw contextLengthError(`${what} alone is ${tokens} tokens; prompts may have at most ${limit}`);
 }
 
 function promptLimit(ctx: ServerContext): number {
@@ -63,11 +65,17 @@ function contextLengthError(message: string): ApiError {
 }
 
 /** Decode the images and prepare the prompt (vision runs here), then check the prompt against the limits. */
-export async function prepareRequest(ctx: ServerContext, scope: RequestScope, question: string, images: ChatRequest['images']): Promise<PreparedRequest> {
+export async function prepareRequest(ctx: ServerContext, scope: RequestScope, conversation: Conversation): Promise<PreparedRequest> {
   const { limits, imageDir, template } = ctx.options;
-  const decoded = await loadImages(images, { maxPixels: limits.maxImagePixels, imageDir, maxFileBytes: limits.maxBodyBytes });
+  const decoded = await loadImages(conversation.images, { maxPixels: limits.maxImagePixels, imageDir, maxFileBytes: limits.maxBodyBytes });
   scope.throwIfAborted();
-  const prepared = await ctx.model.prepare({ question, images: decoded, template });
+  const prepared = await ctx.model.prepare({
+    question: conversation.question,
+    images: decoded,
+    template,
+    history: conversation.history,
+    ...(conversation.system !== undefined ? { system: conversation.system } : {}),
+  });
   scope.throwIfAborted();
   const promptTokens = prepared.prompt.inputIds.length;
   scope.log.promptTokens = promptTokens;
@@ -134,12 +142,12 @@ export async function handleVarCompare(ctx: ServerContext, scope: RequestScope, 
 async function answer(ctx: ServerContext, scope: RequestScope, chat: ChatRequest, res: ServerResponse, plan: AnswerPlan): Promise<void> {
   checkModelName(ctx, chat.model);
   checkVarAvailable(ctx, plan.rows.some((row) => row !== undefined));
-  checkQuestionLength(ctx, chat.question);
+  checkQuestionLength(ctx, chat);
   scope.log.stream = chat.stream;
   scope.log.var = plan.rows.some((row) => row !== undefined);
   const release = await acquireSlot(ctx, scope);
   try {
-    const prepared = await prepareRequest(ctx, scope, chat.question, chat.images);
+    const prepared = await prepareRequest(ctx, scope, chat);
     const promptTokens = prepared.prompt.inputIds.length;
     const maxNewTokens = tokenBudget(ctx, promptTokens, chat.maxTokens);
     const rows: RowSettings[] = plan.rows.map((config) => (config ? { var: config } : {}));

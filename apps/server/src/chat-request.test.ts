@@ -30,6 +30,30 @@ describe('parseChatRequest', () => {
     expect(request.question).toBe('What is\nthis?');
     expect(request.images).toHaveLength(1);
     expect(request.images[0]).toMatchObject({ kind: 'data', mediaType: 'image/png' });
+    expect(request.system).toBe('Be brief.');
+    expect(request.history).toEqual([]);
+    expect(parse({}).system).toBeUndefined();
+  });
+
+  it('reads a conversation: leading system messages, turns merged per role, images counted per user turn', () => {
+    const request = parse({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'developer', content: [{ type: 'text', text: 'Answer in English.' }] },
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: IMAGE } }, { type: 'text', text: 'What is this?' }] },
+        { role: 'assistant', content: 'A cat.' },
+        { role: 'assistant', content: [{ type: 'text', text: 'A black one.' }] },
+        { role: 'user', content: 'And here?' },
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: IMAGE } }, { type: 'text', text: 'Compare.' }] },
+      ],
+    });
+    expect(request.system).toBe('Be brief.\nAnswer in English.');
+    expect(request.history).toEqual([
+      { role: 'user', text: 'What is this?', images: 1 },
+      { role: 'assistant', text: 'A cat.\nA black one.' },
+    ]);
+    expect(request.question).toBe('And here?\nCompare.');
+    expect(request.images).toHaveLength(2);
   });
 
   it('maps OpenAI sampling to the runtime: temperature 0 or top_p 0 is greedy, default temperature 1 samples', () => {
@@ -68,9 +92,19 @@ describe('parseChatRequest', () => {
     expect(parseChatRequest({ messages: [{ role: 'user', content: 'Hi' }], var: false }, { ...options, defaultVar: { preset: 'hallucination' } }).var.echo).toBe(false);
   });
 
-  it('refuses multi-turn conversations, unknown parts and images over the limit', () => {
-    expect(error({ messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }] }).code).toBe('unsupported');
-    expect(error({ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] }).code).toBe('unsupported');
+  it('refuses malformed conversations, tool turns, unknown parts and images over the limit', () => {
+    expect(error({ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] }).message).toMatch(/last message must be a user message/);
+    expect(error({ messages: [{ role: 'assistant', content: 'a' }, { role: 'user', content: 'b' }] }).message).toMatch(/must start with a user message/);
+    expect(error({ messages: [{ role: 'user', content: 'a' }, { role: 'system', content: 'b' }, { role: 'user', content: 'c' }] }).code).toBe('unsupported');
+    expect(error({ messages: [{ role: 'user', content: 'a' }, { role: 'tool', content: 'b', tool_call_id: 'x' }, { role: 'user', content: 'c' }] }).code).toBe('unsupported');
+    expect(error({ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: null, tool_calls: [] }, { role: 'user', content: 'c' }] }).message).toMatch(/tool calls are not supported/);
+    expect(
+      error({ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: [{ type: 'image_url', image_url: { url: IMAGE } }] }, { role: 'user', content: 'c' }] })
+        .message,
+    ).toMatch(/not supported in assistant messages; use text/);
+    // The image limit counts the whole conversation.
+    const image = { type: 'image_url', image_url: { url: IMAGE } };
+    expect(error({ messages: [{ role: 'user', content: [image, image] }, { role: 'assistant', content: 'b' }, { role: 'user', content: [image, { type: 'text', text: 'c' }] }] }).code).toBe('too_many_images');
     expect(error({ messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: {} }] }] }).code).toBe('unsupported');
     expect(error({ messages: [{ role: 'user', content: [1, 2, 3].map(() => ({ type: 'image_url', image_url: { url: IMAGE } })) }] }).code).toBe('too_many_images');
     expect(error({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: IMAGE }] }] }).message).toMatch(/no text/);

@@ -1,15 +1,20 @@
 import { randomInt } from 'node:crypto';
-import type { SamplingOptions } from '@vasink/runtime';
+import type { ChatTurn, SamplingOptions } from '@vasink/runtime';
 import type { VarOptions } from '@vasink/var';
 import { invalidRequest } from './api-error.js';
 import { type ImageSource, parseImageUrl } from './image-input.js';
 import { type VarSelection, parseVarField } from './var-field.js';
 
-/** One question with its images, read from OpenAI `messages`. */
+/** A conversation read from OpenAI `messages`: what the model is asked, in its context. */
 export interface Conversation {
   /** The last user message's text parts, joined with newlines. */
   question: string;
+  /** Every image of the conversation, in order (earlier user turns show the first ones). */
   images: ImageSource[];
+  /** The leading system/developer messages, joined with newlines; undefined: the model's own. */
+  system?: string;
+  /** Earlier turns, user and assistant alternating (consecutive messages of one role merged). */
+  history: ChatTurn[];
 }
 
 /** A validated `POST /v1/chat/completions` body. */
@@ -72,67 +77,88 @@ function integerAtLeast(body: Record<string, unknown>, name: string, min: number
 }
 
 /**
- * Read the conversation: optional system/developer messages, then exactly one
- * user message (text and `image_url` parts). Earlier turns are refused with
- * 400 `unsupported` until the engine takes multi-turn prompts.
+ * Read the conversation: optional leading system/developer messages, then
+ * user and assistant messages ending with a user message (text and
+ * `image_url` parts; assistant messages text only). Consecutive messages of
+ * one role are merged, as one turn. Tool and function messages are refused
+ * with 400 `unsupported`.
  */
 export function parseConversation(messages: unknown, options: { maxImages: number }): Conversation {
   if (!Array.isArray(messages) || messages.length === 0) throw invalidRequest('invalid_value', 'messages must be a non-empty array', 'messages');
-  let user: { content: unknown; index: number } | undefined;
+  const systems: string[] = [];
+  const turns: { role: 'user' | 'assistant'; texts: string[]; images: number; index: number }[] = [];
+  const images: ImageSource[] = [];
   for (const [index, message] of messages.entries()) {
     const param = `messages[${index}]`;
     if (typeof message !== 'object' || message === null || Array.isArray(message)) throw invalidRequest('invalid_value', `${param} must be an object`, param);
     const { role, content } = message as Record<string, unknown>;
     if (role === 'system' || role === 'developer') {
-      if (user) throw invalidRequest('unsupported', `${param}: a ${role} message after the user message is not supported`, param);
-      systemText(content, param); // checked, then left to the model's own prompt format (README)
+      if (turns.length > 0) throw invalidRequest('unsupported', `${param}: a ${role} message after the conversation started is not supported; put it first`, param);
+      systems.push(systemText(content, param));
       continue;
     }
-    if (role === 'user') {
-      if (user) {
-        throw invalidRequest('unsupported', `${param}: multi-turn conversations are not supported yet; send one user message (and optionally a system message)`, param);
-      }
-      user = { content, index };
-      continue;
+    if (role === 'tool' || role === 'function') {
+      throw invalidRequest('unsupported', `${param}: ${role} messages are not supported (this server has no tools)`, param);
     }
-    if (role === 'assistant' || role === 'tool' || role === 'function') {
-      throw invalidRequest('unsupported', `${param}: multi-turn conversations are not supported yet (found a ${role} message); send one user message`, param);
+    if (role !== 'user' && role !== 'assistant') {
+      throw invalidRequest('invalid_value', `${param}.role must be system, developer, user or assistant, got ${JSON.stringify(role)}`, `${param}.role`);
     }
-    throw invalidRequest('invalid_value', `${param}.role must be system, developer or user, got ${JSON.stringify(role)}`, `${param}.role`);
+    const parts = messageParts(content, role, `${param}.content`, (url, partParam) => {
+      if (images.length >= options.maxImages) throw invalidRequest('too_many_images', `at most ${options.maxImages} image(s) per request`, partParam);
+      images.push(parseImageUrl(url, `${partParam}.image_url`));
+    });
+    const last = turns.at(-1);
+    if (last && last.role === role) {
+      last.texts.push(...parts.texts);
+      last.images += parts.images;
+    } else {
+      turns.push({ role, texts: parts.texts, images: parts.images, index });
+    }
   }
-  if (!user) throw invalidRequest('invalid_value', 'messages has no user message', 'messages');
-  if (user.index !== messages.length - 1) throw invalidRequest('unsupported', 'the user message must be the last message', 'messages');
+  const question = turns.at(-1);
+  if (!question) throw invalidRequest('invalid_value', 'messages has no user message', 'messages');
+  if (question.role !== 'user') throw invalidRequest('invalid_value', 'the last message must be a user message: it is what the model answers', 'messages');
+  if (turns[0]?.role !== 'user') {
+    throw invalidRequest('invalid_value', `messages[${turns[0]?.index ?? 0}]: the conversation must start with a user message (after any system messages)`, 'messages');
+  }
+  const text = question.texts.join('\n').trim();
+  if (text.length === 0) throw invalidRequest('invalid_value', 'the last user message has no text: ask a question', `messages[${question.index}].content`);
+  const history: ChatTurn[] = turns.slice(0, -1).map((turn) => ({ role: turn.role, text: turn.texts.join('\n'), ...(turn.images > 0 ? { images: turn.images } : {}) }));
+  return { question: text, images, history, ...(systems.length > 0 ? { system: systems.join('\n') } : {}) };
+}
 
-  const param = `messages[${user.index}].content`;
-  const texts: string[] = [];
-  const images: ImageSource[] = [];
-  if (typeof user.content === 'string') {
-    texts.push(user.content);
-  } else if (Array.isArray(user.content)) {
-    for (const [k, part] of user.content.entries()) {
-      const partParam = `${param}[${k}]`;
-      if (typeof part !== 'object' || part === null) throw invalidRequest('invalid_value', `${partParam} must be an object`, partParam);
-      const { type, text, image_url: imageUrl } = part as Record<string, unknown>;
-      if (type === 'text') {
-        if (typeof text !== 'string') throw invalidRequest('invalid_value', `${partParam}.text must be a string`, `${partParam}.text`);
-        texts.push(text);
-      } else if (type === 'image_url') {
-        const url = typeof imageUrl === 'string' ? imageUrl : typeof imageUrl === 'object' && imageUrl !== null ? (imageUrl as Record<string, unknown>).url : undefined;
-        if (typeof url !== 'string') throw invalidRequest('invalid_value', `${partParam}.image_url.url must be a string`, `${partParam}.image_url`);
-        if (images.length >= options.maxImages) {
-          throw invalidRequest('too_many_images', `at most ${options.maxImages} image(s) per request`, partParam);
-        }
-        images.push(parseImageUrl(url, `${partParam}.image_url`));
-      } else {
-        throw invalidRequest('unsupported', `${partParam}: content parts of type ${JSON.stringify(type)} are not supported; use text and image_url`, partParam);
-      }
-    }
-  } else {
-    throw invalidRequest('invalid_value', `${param} must be a string or an array of content parts`, param);
+/** A user or assistant message's text parts and image count (images reported through `onImage`, in order). */
+function messageParts(
+  content: unknown,
+  role: 'user' | 'assistant',
+  param: string,
+  onImage: (url: string, partParam: string) => void,
+): { texts: string[]; images: number } {
+  if (typeof content === 'string') return { texts: [content], images: 0 };
+  if (!Array.isArray(content)) {
+    const what = role === 'assistant' ? 'an assistant message needs its text content (tool calls are not supported)' : 'must be a string or an array of content parts';
+    throw invalidRequest('invalid_value', `${param}: ${what}`, param);
   }
-  const question = texts.join('\n').trim();
-  if (question.length === 0) throw invalidRequest('invalid_value', 'the user message has no text: ask a question about the image', param);
-  return { question, images };
+  const texts: string[] = [];
+  let images = 0;
+  for (const [k, part] of content.entries()) {
+    const partParam = `${param}[${k}]`;
+    if (typeof part !== 'object' || part === null) throw invalidRequest('invalid_value', `${partParam} must be an object`, partParam);
+    const { type, text, image_url: imageUrl } = part as Record<string, unknown>;
+    if (type === 'text') {
+      if (typeof text !== 'string') throw invalidRequest('invalid_value', `${partParam}.text must be a string`, `${partParam}.text`);
+      texts.push(text);
+    } else if (type === 'image_url' && role === 'user') {
+      const url = typeof imageUrl === 'string' ? imageUrl : typeof imageUrl === 'object' && imageUrl !== null ? (imageUrl as Record<string, unknown>).url : undefined;
+      if (typeof url !== 'string') throw invalidRequest('invalid_value', `${partParam}.image_url.url must be a string`, `${partParam}.image_url`);
+      onImage(url, partParam);
+      images++;
+    } else {
+      const allowed = role === 'user' ? 'text and image_url' : 'text';
+      throw invalidRequest('unsupported', `${partParam}: content parts of type ${JSON.stringify(type)} are not supported in ${role} messages; use ${allowed}`, partParam);
+    }
+  }
+  return { texts, images };
 }
 
 function systemText(content: unknown, param: string): string {

@@ -1,6 +1,8 @@
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LlavaConversation, buildLlavaPrompt } from '@vasink/adapter-llava';
+import { loadTokenizer } from '@vasink/runtime';
 import { convertTinyModel, testImageDataUrl } from './__fixtures__/tiny-model.js';
 import type { RequestLogEntry } from './request-log.js';
 import { type VasinkServer, createVasinkServer } from './server.js';
@@ -209,12 +211,37 @@ describe('errors in OpenAI shape', () => {
     const tools = [{ type: 'function' as const, function: { name: 'f', parameters: {} } }];
     expect(await failure(create(ask('x', { tools })))).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'tools' });
     expect(await failure(create({ ...ask('x'), bogus: 1 } as ChatCompletionCreateParamsNonStreaming))).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'bogus' });
-    const turns = ask('And now?');
-    turns.messages = [{ role: 'user', content: 'Hello' }, { role: 'assistant', content: 'Hi' }, ...turns.messages];
-    expect(await failure(create(turns))).toMatchObject({ status: 400, code: 'unsupported' });
-    const withSystem = ask('What is in the image?');
+    const toolTurn = ask('And now?');
+    toolTurn.messages = [{ role: 'user', content: 'Hello' }, { role: 'tool', content: 'x', tool_call_id: 'c1' }, ...toolTurn.messages];
+    expect(await failure(create(toolTurn))).toMatchObject({ status: 400, code: 'unsupported' });
+    const endsWithAnswer = ask('Hello');
+    endsWithAnswer.messages = [...endsWithAnswer.messages, { role: 'assistant', content: 'Hi' }];
+    expect(await failure(create(endsWithAnswer))).toMatchObject({ status: 400, code: 'invalid_value', param: 'messages' });
+  });
+
+  it('answers conversations: the system message and earlier turns are part of the prompt', async () => {
+    const tokenizer = await loadTokenizer(model.dir);
+    // Prompt length of the vicuna_v1 prompt our adapter builds, with n tokens per image.
+    const promptLength = (question: string, n: number, conversation: LlavaConversation = {}) =>
+      buildLlavaPrompt({ question, tokensPerImage: [n], tokenizer, imageTokenId: 0, template: 'default', ...conversation }).inputIds.length;
+    const single = await create(ask('What is in the image?', { max_tokens: 2 }));
+    const perImage = single.usage!.prompt_tokens - promptLength('What is in the image?', 0);
+    expect(perImage).toBeGreaterThan(0);
+    const withSystem = ask('What is in the image?', { max_tokens: 2 });
     withSystem.messages = [{ role: 'system', content: 'Be brief.' }, ...withSystem.messages];
-    expect((await create(withSystem)).choices).toHaveLength(1);
+    const system = await create(withSystem);
+    expect(system.usage!.prompt_tokens).toBe(promptLength('What is in the image?', perImage, { system: 'Be brief.' }));
+    expect(system.usage!.prompt_tokens).toBeLessThan(single.usage!.prompt_tokens); // vicuna_v1's system sentence is replaced
+    // The image in an earlier turn, then a text-only question.
+    const conversation = ask('What is in the image?', { max_tokens: 2 });
+    conversation.messages = [conversation.messages[0]!, { role: 'assistant', content: 'A house.' }, { role: 'user', content: 'What colour is it?' }];
+    const answer = await create(conversation);
+    expect(answer.choices[0]!.message.content).toEqual(expect.any(String));
+    const history = [
+      { role: 'user', text: 'What is in the image?', images: 1 },
+      { role: 'assistant', text: 'A house.' },
+    ] as const;
+    expect(answer.usage!.prompt_tokens).toBe(promptLength('What colour is it?', perImage, { history }));
   });
 
   it('400 for undecodable, oversized, remote or too many images', async () => {

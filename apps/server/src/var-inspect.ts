@@ -79,14 +79,14 @@ export async function handleVarInspect(ctx: ServerContext, scope: RequestScope, 
   }
   const withMaps = body.maps !== false;
   checkVarAvailable(ctx, true);
-  checkQuestionLength(ctx, conversation.question);
+  checkQuestionLength(ctx, conversation);
   scope.log.var = true;
 
   const release = await acquireSlot(ctx, scope);
   let prepared: PreparedRequest;
   let inspection: Inspection;
   try {
-    prepared = await prepareRequest(ctx, scope, conversation.question, conversation.images);
+    prepared = await prepareRequest(ctx, scope, conversation);
     inspection = await ctx.model.inspect(prepared, [{}, { var: selection.config }]);
     scope.throwIfAborted();
   } finally {

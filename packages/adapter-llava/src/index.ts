@@ -19,7 +19,7 @@ export { randomLlavaVisionWeights } from './random-vision-weights.js';
 export { CLIP_NORMALIZATION, prepareLlavaImages } from './prepare-images.js';
 export type { LlavaImageSettings } from './prepare-images.js';
 export { IMAGE_PLACEHOLDER, VICUNA_V1_SYSTEM, buildLlavaPrompt, chatTemplatePrompt, tokenizeLlavaPrompt, vicunaV1Prompt } from './llava-prompt.js';
-export type { TokenizeLlavaPromptOptions } from './llava-prompt.js';
+export type { LlavaConversation, TokenizeLlavaPromptOptions } from './llava-prompt.js';
 export { LLAVA_MODEL_FILES, ORIGINAL_IMAGE_PLACEHOLDER_ID, convertLlava, resolveLlavaSinkDims } from './convert.js';
 export type { LlavaAdapterSettings } from './convert.js';
 export { createLlavaFamily, llavaAdapterSettings, llavaFamily } from './llava-family.js';

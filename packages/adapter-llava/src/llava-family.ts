@@ -55,8 +55,16 @@ export function createLlavaFamily(options: LlavaFamilyOptions = {}): ModelFamily
       const settings = llavaAdapterSettings(manifest);
       return prepareLlavaImages(images, { ...settings, mode: mode ?? settings.preprocess });
     },
-    preparePrompt({ question, images, manifest, tokenizer, template }) {
-      return buildLlavaPrompt({ question, tokensPerImage: images.tokensPerImage, tokenizer, imageTokenId: manifest.tokens.imageTokenId, template });
+    preparePrompt({ question, system, history, images, manifest, tokenizer, template }) {
+      return buildLlavaPrompt({
+        question,
+        tokensPerImage: images.tokensPerImage,
+        tokenizer,
+        imageTokenId: manifest.tokens.imageTokenId,
+        template,
+        ...(system !== undefined ? { system } : {}),
+        ...(history !== undefined ? { history } : {}),
+      });
     },
   };
 }

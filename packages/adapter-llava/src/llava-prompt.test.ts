@@ -84,6 +84,41 @@ describe('vicuna_v1 prompt', () => {
     expect(() => buildLlavaPrompt({ question: 'Hi', tokensPerImage: [], tokenizer: original, imageTokenId: 0, template: 'chat' })).toThrow(LlavaPromptError);
   });
 
+  it('renders a conversation as Conversation.get_prompt does (TWO: user turns end in " ", answers in "</s>")', () => {
+    const history = [
+      { role: 'user', text: 'What is this?', images: 1 },
+      { role: 'assistant', text: 'A cat.' },
+    ] as const;
+    expect(vicunaV1Prompt('What colour is it?', 1, { history })).toBe(
+      `${VICUNA_V1_SYSTEM} USER: <image>\nWhat is this? ASSISTANT: A cat.</s>USER: What colour is it? ASSISTANT:`,
+    );
+    // Images not shown by the history go with the question; the system message can be replaced.
+    expect(vicunaV1Prompt('And this one?', 2, { system: 'Be brief.', history })).toBe(
+      'Be brief. USER: <image>\nWhat is this? ASSISTANT: A cat.</s>USER: <image>\nAnd this one? ASSISTANT:',
+    );
+    expect(() => vicunaV1Prompt('Hi', 0, { history: [{ role: 'user', text: 'a' }] })).toThrow(/ends with a user turn/);
+    // "</s>" is the tokenizer's EOS, image tokens sit in the first turn.
+    const prompt = buildLlavaPrompt({ question: 'What colour is it?', tokensPerImage: [3], tokenizer: llavaHf, imageTokenId: 32000, template: 'default', history });
+    const eos = llavaHf.specialTokens.eos?.id;
+    expect(eos).toBeDefined();
+    expect(prompt.inputIds.filter((id) => id === eos)).toHaveLength(1);
+    const eosAt = prompt.inputIds.indexOf(eos!);
+    expect(llavaHf.decode(prompt.inputIds.slice(eosAt - 4, eosAt))).toContain('A cat.');
+    expect(prompt.imageMask.lastIndexOf(1)).toBeLessThan(eosAt);
+    expect(prompt.imageMask.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(llavaHf.decode(prompt.inputIds.slice(-4))).toBe('ASSISTANT:');
+  });
+
+  it("renders a conversation with the checkpoint's chat template", () => {
+    const history = [
+      { role: 'user', text: 'What is this?', images: 1 },
+      { role: 'assistant', text: 'A cat.' },
+    ] as const;
+    const prompt = buildLlavaPrompt({ question: 'Its colour?', tokensPerImage: [2], tokenizer: llavaHf, imageTokenId: 32000, template: 'chat', history, system: 'Be brief.' });
+    // llava-hf's template prints no role for system messages, and the system text is not among the roles it renders.
+    expect(prompt.text).toBe('Be brief. USER: <image>\nWhat is this? ASSISTANT: A cat. USER: Its colour? ASSISTANT:');
+  });
+
   it('refuses placeholders that do not match the images', () => {
     expect(() => buildLlavaPrompt({ question: 'What is <image>?', tokensPerImage: [4], tokenizer: llavaHf, imageTokenId: 32000, template: 'default' })).toThrow(
       'the prompt has 2 <image> placeholder(s) for 1 image(s); does the question itself contain "<image>"?',

@@ -1,4 +1,4 @@
-import type { PreparedPrompt, Tokenizer } from '@vasink/runtime';
+import { type ChatTurn, type PreparedPrompt, type Tokenizer, conversationMessages, layoutConversation } from '@vasink/runtime';
 import { LlavaPromptError } from './errors.js';
 
 /** The placeholder LLaVA prompts carry where an image goes. */
@@ -8,28 +8,43 @@ export const IMAGE_PLACEHOLDER = '<image>';
 export const VICUNA_V1_SYSTEM =
   "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the human's questions.";
 
-/**
- * One question in LLaVA-1.5's `vicuna_v1` format, exactly as the original
- * evaluation builds it (`SeparatorStyle.TWO`, sep `' '`): the system message,
- * `' USER: '`, one `'<image>\n'` per image before the question, `' ASSISTANT:'`.
- *
- *     A chat between … questions. USER: <image>\nWhat is this? ASSISTANT:
- */
-export function vicunaV1Prompt(question: string, imageCount: number): string {
-  return `${VICUNA_V1_SYSTEM} USER: ${`${IMAGE_PLACEHOLDER}\n`.repeat(imageCount)}${question} ASSISTANT:`;
+/** Earlier turns and a system message around the question. */
+export interface LlavaConversation {
+  /** Replaces the format's system message ({@link VICUNA_V1_SYSTEM} for `vicuna_v1`). */
+  readonly system?: string;
+  /** User and assistant turns before the question (see `layoutConversation`). */
+  readonly history?: readonly ChatTurn[];
 }
 
-/** The rendered chat template of the checkpoint for one user turn (images first, as LLaVA's templates place them). */
-export function chatTemplatePrompt(question: string, imageCount: number, tokenizer: Tokenizer): string {
+/**
+ * A question in LLaVA-1.5's `vicuna_v1` format, exactly as LLaVA's
+ * `Conversation.get_prompt` builds it (`SeparatorStyle.TWO`, sep `' '`, sep2
+ * `'</s>'`): the system message, then `'USER: '` / `'ASSISTANT: '` turns —
+ * a user turn followed by `' '`, an answer by `'</s>'` — with one `'<image>\n'`
+ * per image before a user turn's text, and `' ASSISTANT:'` last.
+ *
+ *     A chat between … questions. USER: <image>\nWhat is this? ASSISTANT:
+ *     … USER: <image>\nWhat is this? ASSISTANT: A cat.</s>USER: Its colour? ASSISTANT:
+ */
+export function vicunaV1Prompt(question: string, imageCount: number, conversation: LlavaConversation = {}): string {
+  const history = conversation.history ?? [];
+  const layout = layoutConversation(history, imageCount);
+  const images = (n: number) => `${IMAGE_PLACEHOLDER}\n`.repeat(n);
+  let text = `${conversation.system ?? VICUNA_V1_SYSTEM} `;
+  history.forEach((turn, k) => {
+    text += turn.role === 'user' ? `USER: ${images(layout.turnImages[k] ?? 0)}${turn.text} ` : `ASSISTANT: ${turn.text}</s>`;
+  });
+  return `${text}USER: ${images(layout.questionImages)}${question} ASSISTANT:`;
+}
+
+/** The rendered chat template of the checkpoint for the conversation (a user turn's images before its text, as LLaVA's templates place them). */
+export function chatTemplatePrompt(question: string, imageCount: number, tokenizer: Tokenizer, conversation: LlavaConversation = {}): string {
   if (tokenizer.chatTemplate === undefined) {
     throw new LlavaPromptError(
       "this model's tokenizer has no chat template (tokenizer_config.json chat_template, chat_template.json or chat_template.jinja); use the default template (vicuna_v1)",
     );
   }
-  return tokenizer.applyChatTemplate({
-    messages: [{ role: 'user', content: [...Array.from({ length: imageCount }, () => ({ type: 'image' })), { type: 'text', text: question }] }],
-    add_generation_prompt: true,
-  });
+  return tokenizer.applyChatTemplate({ messages: conversationMessages(question, imageCount, conversation), add_generation_prompt: true });
 }
 
 export interface TokenizeLlavaPromptOptions {
@@ -85,16 +100,19 @@ export function tokenizeLlavaPrompt(text: string, options: TokenizeLlavaPromptOp
  * Tokenised with {@link tokenizeLlavaPrompt}; a BOS is added unless the
  * rendered text already starts with it.
  */
-export function buildLlavaPrompt(options: {
-  question: string;
-  tokensPerImage: readonly number[];
-  tokenizer: Tokenizer;
-  imageTokenId: number;
-  template: 'default' | 'chat';
-}): PreparedPrompt {
+export function buildLlavaPrompt(
+  options: {
+    question: string;
+    tokensPerImage: readonly number[];
+    tokenizer: Tokenizer;
+    imageTokenId: number;
+    template: 'default' | 'chat';
+  } & LlavaConversation,
+): PreparedPrompt {
   const { question, tokensPerImage, tokenizer, imageTokenId, template } = options;
   const count = tokensPerImage.length;
-  const text = template === 'chat' ? chatTemplatePrompt(question, count, tokenizer) : vicunaV1Prompt(question, count);
+  const conversation = { ...(options.system !== undefined ? { system: options.system } : {}), ...(options.history ? { history: options.history } : {}) };
+  const text = template === 'chat' ? chatTemplatePrompt(question, count, tokenizer, conversation) : vicunaV1Prompt(question, count, conversation);
   const bos = tokenizer.specialTokens.bos?.content;
   const addSpecialTokens = !(bos !== undefined && text.startsWith(bos));
   const { inputIds, imageMask } = tokenizeLlavaPrompt(text, { tokenizer, imageTokenId, tokensPerImage, addSpecialTokens });

@@ -62,6 +62,33 @@ describe('prepareQwen2VlPrompt', () => {
     expect([t[35], h[35], w[35], t[46]]).toEqual([20, 20, 20, 31]);
   });
 
+  it('renders a conversation (system message, earlier turns, images per turn) as the chat template does', () => {
+    const grids: GridThw[] = [
+      [1, 8, 10],
+      [1, 6, 12],
+    ];
+    const prepared = images(grids);
+    const history = [
+      { role: 'user', text: 'What is this?', images: 1 },
+      { role: 'assistant', text: 'A cat.' },
+    ] as const;
+    const plain = prepareQwen2VlPrompt({ question: 'And this?', system: 'Be brief.', history, images: prepared, manifest, tokenizer, template: 'default' });
+    expect(plain.text).toBe(
+      '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>What is this?<|im_end|>\n' +
+        '<|im_start|>assistant\nA cat.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>And this?<|im_end|>\n<|im_start|>assistant\n',
+    );
+    const chat = prepareQwen2VlPrompt({ question: 'And this?', system: 'Be brief.', history, images: prepared, manifest, tokenizer, template: 'chat' });
+    expect(chat.text).toBe(plain.text);
+    expect(chat.inputIds).toEqual(plain.inputIds);
+    expect(plain.positionIds).toEqual(
+      mropePositionIds({ inputIds: plain.inputIds, imageGrids: grids, imageTokenId: 151655, visionStartTokenId: 151652, spatialMergeSize: 2 }).positionIds,
+    );
+    // Without a system message the template inserts the default one, as the default format does.
+    const noSystem = prepareQwen2VlPrompt({ question: 'And this?', history, images: prepared, manifest, tokenizer, template: 'chat' });
+    expect(noSystem.text).toBe(prepareQwen2VlPrompt({ question: 'And this?', history, images: prepared, manifest, tokenizer, template: 'default' }).text);
+    expect(noSystem.text.startsWith('<|im_start|>system\nYou are a helpful assistant.<|im_end|>')).toBe(true);
+  });
+
   it("renders the checkpoint's chat template to the same prompt, for one and two images", () => {
     for (const grids of [[[1, 8, 10]], [[1, 8, 10], [1, 6, 12]]] as GridThw[][]) {
       const prepared = images(grids);

@@ -1,4 +1,4 @@
-import type { ModelManifest, PreparedImages, PreparedPrompt, Tokenizer } from '@vasink/runtime';
+import { type ChatTurn, type ModelManifest, type PreparedImages, type PreparedPrompt, type Tokenizer, conversationMessages, layoutConversation } from '@vasink/runtime';
 import { qwen2vlSettings } from './adapter-settings.js';
 import { Qwen2VlPromptError } from './errors.js';
 import type { Qwen2VlImagesExtra } from './prepare-images.js';
@@ -14,16 +14,25 @@ export const QWEN2_VL_PROMPT_TOKENS = {
 } as const;
 
 /**
- * The Qwen2-VL chat prompt of one user turn — what the released chat template
- * renders for `[{ role: 'user', content: [image…, text] }]` with
- * `add_generation_prompt`: a system turn, every image as
- * `<|vision_start|><|image_pad|><|vision_end|>` before the question, then the
- * assistant header. One `<|image_pad|>` per image (expanded later).
+ * The Qwen2-VL chat prompt — what the released chat template renders with
+ * `add_generation_prompt`: a system turn, then each turn as
+ * `<|im_start|>{role}\n…<|im_end|>\n` with a user turn's images as
+ * `<|vision_start|><|image_pad|><|vision_end|>` before its text, then the
+ * assistant header. One `<|image_pad|>` per image (expanded later). `history`:
+ * earlier user/assistant turns (see `layoutConversation`).
  */
-export function qwen2vlChatPrompt(options: { question: string; images: number; systemPrompt: string }): string {
+export function qwen2vlChatPrompt(options: { question: string; images: number; systemPrompt: string; history?: readonly ChatTurn[] }): string {
   const t = QWEN2_VL_PROMPT_TOKENS;
-  const vision = `${t.visionStart}${t.imagePad}${t.visionEnd}`.repeat(options.images);
-  return `${t.imStart}system\n${options.systemPrompt}${t.imEnd}\n${t.imStart}user\n${vision}${options.question}${t.imEnd}\n${t.imStart}assistant\n`;
+  const history = options.history ?? [];
+  const layout = layoutConversation(history, options.images);
+  const vision = (n: number) => `${t.visionStart}${t.imagePad}${t.visionEnd}`.repeat(n);
+  const turn = (role: string, text: string) => `${t.imStart}${role}\n${text}${t.imEnd}\n`;
+  return [
+    turn('system', options.systemPrompt),
+    ...history.map((h, k) => turn(h.role, `${vision(layout.turnImages[k] ?? 0)}${h.text}`)),
+    turn('user', `${vision(layout.questionImages)}${options.question}`),
+    `${t.imStart}assistant\n`,
+  ].join('');
 }
 
 /**
@@ -36,6 +45,8 @@ export function qwen2vlChatPrompt(options: { question: string; images: number; s
  */
 export function prepareQwen2VlPrompt(input: {
   question: string;
+  system?: string;
+  history?: readonly ChatTurn[];
   images: PreparedImages;
   manifest: ModelManifest;
   tokenizer: Tokenizer;
@@ -48,13 +59,11 @@ export function prepareQwen2VlPrompt(input: {
   if (!extra || !Array.isArray(extra.gridThw) || extra.gridThw.length !== count) {
     throw new Qwen2VlPromptError('the prepared images carry no grid_thw for each image; prepare them with the qwen2-vl family', { images: count });
   }
+  const conversation = { ...(input.system !== undefined ? { system: input.system } : {}), ...(input.history ? { history: input.history } : {}) };
   const text =
     input.template === 'chat' && tokenizer.chatTemplate !== undefined
-      ? tokenizer.applyChatTemplate({
-          messages: [{ role: 'user', content: [...Array.from({ length: count }, () => ({ type: 'image' })), { type: 'text', text: question }] }],
-          add_generation_prompt: true,
-        })
-      : qwen2vlChatPrompt({ question, images: count, systemPrompt: settings.systemPrompt });
+      ? tokenizer.applyChatTemplate({ messages: conversationMessages(question, count, conversation), add_generation_prompt: true })
+      : qwen2vlChatPrompt({ question, images: count, systemPrompt: input.system ?? settings.systemPrompt, ...(input.history ? { history: input.history } : {}) });
 
   const ids = tokenizer.encode(text, { addSpecialTokens: false });
   const pads = ids.filter((id) => id === settings.imageTokenId).length;

@@ -1,4 +1,5 @@
 import type { Tensor } from 'onnxruntime-node';
+import type { ChatTurn } from './conversation.js';
 import type { ModelManifest } from './model-manifest.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -76,10 +77,14 @@ export interface ModelFamily {
   /**
    * Build the prompt of one question about the prepared images. `template`:
    * the family's default (the original evaluation format) or the checkpoint's
-   * chat template.
+   * chat template. `system` replaces the format's system message; `history`
+   * holds earlier turns (see `layoutConversation`): its user turns show the
+   * first images, the question the rest.
    */
   preparePrompt(input: {
     question: string;
+    system?: string;
+    history?: readonly ChatTurn[];
     images: PreparedImages;
     manifest: ModelManifest;
     tokenizer: Tokenizer;

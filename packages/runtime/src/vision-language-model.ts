@@ -4,6 +4,7 @@ import { VasinkError } from '@vasink/tensor';
 import type { VarConfig } from '@vasink/var';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { type GenerateOptions, type GenerationEvent, generate } from './generate.js';
+import type { ChatTurn } from './conversation.js';
 import type { ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
 import { type ModelManifest, ModelDirectoryError, readManifest } from './model-manifest.js';
 import { type DecoderPromptRow, type VarStepDiagnostics, createOnnxDecoderStep } from './onnx-decoder-step.js';
@@ -20,10 +21,15 @@ export interface LoadVisionLanguageModelOptions {
   sinkDims?: readonly number[];
 }
 
-/** One question about some images. */
+/** One question about some images, optionally in a conversation. */
 export interface VisionLanguageRequest {
   question: string;
+  /** All images of the conversation, in order: the history's user turns show the first ones. */
   images: readonly RgbImageLike[];
+  /** Replaces the prompt format's system message. */
+  system?: string;
+  /** Earlier turns: user, assistant, user, assistant, … (see `layoutConversation`). */
+  history?: readonly ChatTurn[];
   /** The family's default prompt format, or the checkpoint's chat template. */
   template?: 'default' | 'chat';
 }
@@ -125,6 +131,8 @@ export class VisionLanguageModel {
     const images = await this.family.prepareImages(request.images, this.manifest);
     const prompt = this.family.preparePrompt({
       question: request.question,
+      ...(request.system !== undefined ? { system: request.system } : {}),
+      ...(request.history !== undefined ? { history: request.history } : {}),
       images,
       manifest: this.manifest,
       tokenizer: this.tokenizer,
