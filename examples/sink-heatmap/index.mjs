@@ -24,7 +24,8 @@ if (!modelDir) {
   modelDir = join(work, 'model');
   await llavaFamily.convert({ source: join(work, 'hf'), target: modelDir, dtype: 'float32' });
 }
-const model = await VisionLanguageModel.load(modelDir, { families: [llavaFamily], device: 'cpu' });
+// Only inspections here: open the diagnostic decoder alone (one copy of the weights).
+const model = await VisionLanguageModel.load(modelDir, { families: [llavaFamily], device: 'cpu', decoder: 'diagnostic' });
 
 // 2. An image: the one given, or a synthetic one (a bright square on a gradient).
 const image = values.image ? await decodeImage(values.image) : synthetic(320, 240);

@@ -134,6 +134,25 @@ describe('writeTinyLlavaCheckpoint → convert → VisionLanguageModel', () => {
     console.info(`first-token top-logit change under VAR: ${difference.toFixed(4)}; base "${base.text}" / VAR "${withVar.text}"`);
   });
 
+  it("opens only the diagnostic decoder with decoder: 'diagnostic', and generates the same tokens through it", async () => {
+    const rows = [{}, { var: hallucination }];
+    const product = await collect(model.generate(prepared, { rows, maxNewTokens: 6 }));
+    const single = await VisionLanguageModel.load(join(root, 'model'), { families: [llavaFamily], decoder: 'diagnostic' });
+    try {
+      const again = await single.prepare({ question: 'What is shown in this picture?', images: [image] });
+      const through = await collect(single.generate(again, { rows, maxNewTokens: 6 }));
+      expect(through.map((r) => r.ids)).toEqual(product.map((r) => r.ids));
+      // Its steps carry the diagnostics anyway (the graph computes them).
+      expect(through[1]!.diagnostics[0]?.selectedPerHead).toBeDefined();
+      const inspection = await single.inspect(again, rows);
+      expect(inspection.rows[1]!.layers[2]!.sinkPositions.length).toBeGreaterThan(0);
+      expect(single.openDecoders).toEqual(['diagnostic']);
+    } finally {
+      await single.close();
+    }
+    expect(model.openDecoders).toEqual(['product', 'diagnostic']);
+  });
+
   it('runs the prefill exactly as referenceDecoderStep: sink flags, selected rows, moved mass, logits', async () => {
     const { text } = tiny;
     const L = text.numLayers;

@@ -19,6 +19,13 @@ export interface LoadVisionLanguageModelOptions {
   logger?: SessionLogger;
   /** D_sink overriding the manifest's. */
   sinkDims?: readonly number[];
+  /**
+   * Which decoder graph to open at load. `'product'` (default): the plain VAR
+   * graph, the diagnostic one opened on the first inspection. `'diagnostic'`:
+   * only the diagnostic graph, used for every generation as well — one copy
+   * of the decoder weights in memory for tools that inspect anyway.
+   */
+  decoder?: 'product' | 'diagnostic';
 }
 
 /** One question about some images, optionally in a conversation. */
@@ -113,7 +120,8 @@ export class VisionLanguageModel {
     }
     const tokenizer = await loadTokenizer(dir);
     // The decoder decides the device (CUDA or the CPU fallback); the other graphs follow it.
-    const decoder = await openGraph(dir, manifest.graphs.decoder, options.device ?? 'cpu', options);
+    const decoderFile = options.decoder === 'diagnostic' ? manifest.graphs.decoderDiagnostics : manifest.graphs.decoder;
+    const decoder = await openGraph(dir, decoderFile, options.device ?? 'cpu', options);
     const [vision, embed] = await Promise.all([
       openGraph(dir, manifest.graphs.vision, decoder.device, options),
       openGraph(dir, manifest.graphs.embed, decoder.device, options),
@@ -160,6 +168,7 @@ export class VisionLanguageModel {
     this.assertSinkDimsFor(rows);
     const sinkDims = this.sinkDims;
     const decoder = diagnostics ? await this.diagnosticSession() : this.sessions.decoder;
+    // (With `decoder: 'diagnostic'`, sessions.decoder is the diagnostic graph: its diagnostics come along.)
     const step = createOnnxDecoderStep({
       decoder,
       config: this.manifest.decoder,
@@ -248,8 +257,15 @@ export class VisionLanguageModel {
     };
   }
 
-  /** The diagnostic decoder session (loaded on first use). */
+  /** Decoder graphs opened so far, in order (`'product'`, `'diagnostic'`). */
+  get openDecoders(): readonly ('product' | 'diagnostic')[] {
+    if (this.options.decoder === 'diagnostic') return ['diagnostic'];
+    return this.diagnosticDecoder ? ['product', 'diagnostic'] : ['product'];
+  }
+
+  /** The diagnostic decoder session (loaded on first use, unless it is the only decoder). */
   async diagnosticSession(): Promise<InferenceSession> {
+    if (this.options.decoder === 'diagnostic') return this.sessions.decoder;
     if (!this.diagnosticDecoder) {
       this.diagnosticDecoder = (await openGraph(this.dir, this.manifest.graphs.decoderDiagnostics, this.device, this.options)).session;
     }

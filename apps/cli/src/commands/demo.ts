@@ -63,7 +63,12 @@ export async function computeDemo(options: { family: 'llava' | 'qwen2-vl'; prese
     await family.convert({ source: checkpoint, target: modelDir, dtype: 'float32', onProgress: (p) => bar.update(p.done, p.total, p.stage) });
     bar.finish(modelDir);
   }
-  const model = await VisionLanguageModel.load(modelDir, { families: FAMILIES, device: 'auto', logger: (m, level) => level === 'warn' && options.log?.(m) });
+  const model = await VisionLanguageModel.load(modelDir, {
+    families: FAMILIES,
+    device: 'auto',
+    decoder: 'diagnostic', // the demo reports per-layer diagnostics: one decoder graph is enough
+    logger: (m, level) => level === 'warn' && options.log?.(m),
+  });
   try {
     const question = 'What is in this image? Answer briefly.';
     const image = await decodeImage(sampleImagePath());

@@ -23,7 +23,7 @@ export async function runFindSinkDims(args: string[]): Promise<number> {
   const files = await expandImagePaths(values.images ?? []);
   if (files.length === 0) throw new UsageError('--images is required (see --help)');
   const threshold = numberFlag(values.threshold, 'threshold', { min: 0 });
-  const model = await openModel(values);
+  const model = await openModel(values, { decoder: 'diagnostic' });
   try {
     const d = model.manifest.decoder.hiddenSize;
     const hiddenStates = [];

@@ -120,7 +120,8 @@ export async function runGenerate(args: string[]): Promise<number> {
   const maxNewTokens = numberFlag(values['max-new-tokens'], 'max-new-tokens', { integer: true, min: 1 }) ?? 128;
   const sampling = samplingFromFlags(values);
   const images = await loadImages(imageFiles);
-  const model = await openModel(values);
+  // --json records per-layer diagnostics: the diagnostic decoder alone serves it.
+  const model = await openModel(values, values.json === true ? { decoder: 'diagnostic' } : {});
   try {
     const rows: RowSettings[] = values.compare ? [{}, { var: varConfig! }] : [varConfig ? { var: varConfig } : {}];
     const prepared = await model.prepare({ question, images, template });

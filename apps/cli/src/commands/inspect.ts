@@ -38,7 +38,7 @@ export async function runInspect(args: string[]): Promise<number> {
   const template = values.template ?? 'default';
   if (template !== 'default' && template !== 'chat') throw new UsageError(`--template must be default or chat, got "${template}"`);
   const images = await loadImages(imageFiles);
-  const model = await openModel(values);
+  const model = await openModel(values, { decoder: 'diagnostic' });
   try {
     const prepared = await model.prepare({ question, images, template });
     const rows: RowSettings[] = [{}, { var: varConfig }];

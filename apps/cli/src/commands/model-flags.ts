@@ -16,8 +16,14 @@ export const MODEL_HELP = `model options:
   --sink-dims <a,b>            override the model's sink dimensions
 `;
 
-/** Open the model the flags name. */
-export async function openModel(values: Record<string, string | string[] | boolean | undefined>): Promise<VisionLanguageModel> {
+/**
+ * Open the model the flags name. `decoder: 'diagnostic'` for commands that
+ * read diagnostics anyway: only that decoder graph is loaded (one copy of the weights).
+ */
+export async function openModel(
+  values: Record<string, string | string[] | boolean | undefined>,
+  options: { decoder?: 'product' | 'diagnostic' } = {},
+): Promise<VisionLanguageModel> {
   const device = (values.device as string | undefined) ?? 'auto';
   if (!['auto', 'cuda', 'cpu'].includes(device)) throw new UsageError(`--device must be auto, cuda or cpu, got "${device}"`);
   const threads = numberFlag(values.threads as string | undefined, 'threads', { integer: true, min: 1 });
@@ -27,6 +33,7 @@ export async function openModel(values: Record<string, string | string[] | boole
     device: device as DeviceRequest,
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
     ...(sinkDims ? { sinkDims } : {}),
+    ...(options.decoder ? { decoder: options.decoder } : {}),
     // 'auto' quietly takes the CPU when CUDA is absent; an explicit --device cuda warns.
     logger: (message, level) => level === 'warn' && process.stderr.write(`vasink: ${message}\n`),
   });
