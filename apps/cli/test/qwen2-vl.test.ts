@@ -49,6 +49,29 @@ describe('vasink with a tiny Qwen2-VL checkpoint', () => {
     expect(await readdir(out)).toEqual(expect.arrayContaining(['attention-L2-base-sample.png', 'attention-L2-var-sample.png', 'sinks-sample.png', 'heads.png']));
   });
 
+  it('convert --max-pixels bounds the resized image, hence its image tokens; LLaVA refuses the flag', async () => {
+    const small = join(dir, 'model-small');
+    const convert = await runCli(['convert', join(dir, 'hf'), small, '--max-pixels', String(28 * 28 * 6)]);
+    expect(convert.code, convert.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(join(small, 'manifest.json'), 'utf8'));
+    expect(manifest.adapter.image.maxPixels).toBe(28 * 28 * 6);
+    const ask = (m: string) => runCli(['generate', '--model', m, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '1', '--json']);
+    const [bounded, full] = await Promise.all([ask(small), ask(model)]);
+    expect(bounded.code, bounded.stderr).toBe(0);
+    const tokens = (out: { stdout: string }) => JSON.parse(out.stdout).images[0].tokens as number;
+    expect(tokens(bounded)).toBeLessThanOrEqual(6);
+    expect(tokens(full)).toBeGreaterThan(tokens(bounded));
+    const bad = await runCli(['convert', join(dir, 'hf'), join(dir, 'model-bad'), '--min-pixels', '5000', '--max-pixels', '4000']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/min pixels 5000 is above max pixels 4000/);
+    expect((await runCli(['convert', join(dir, 'hf'), join(dir, 'model-bad2'), '--max-pixels', 'lots'])).stderr).toMatch(/--max-pixels must be an integer/);
+    const llava = await runCli(['fixture', 'llava', join(dir, 'llava-hf')]);
+    expect(llava.code, llava.stderr).toBe(0);
+    const refused = await runCli(['convert', join(dir, 'llava-hf'), join(dir, 'llava-model'), '--max-pixels', '10000']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/apply to Qwen2-VL checkpoints/);
+  });
+
   it('demo --model-family qwen2-vl', async () => {
     const result = await runCli(['demo', '--model-family', 'qwen2-vl', '--cache', join(dir, 'cache'), '--json']);
     expect(result.code, result.stderr).toBe(0);

@@ -197,7 +197,9 @@ describe('model problems', () => {
 
 describe('timeouts and disconnects', () => {
   it('504 when a request runs past its timeout, in JSON and inside a stream', async () => {
-    const { url, client } = await serve({ requestTimeoutMs: 1000 }, { delayMs: 100 });
+    // 40 tokens × 200 ms ≫ the 3 s timeout, and 3 s leaves room for the prefill before the first
+    // chunk even on a loaded 2-core machine (else the stream would fail before it opens).
+    const { url, client } = await serve({ requestTimeoutMs: 3000 }, { delayMs: 200 });
     expect(await failure(client.chat.completions.create(ask({ max_tokens: 40 })))).toMatchObject({ status: 504, code: 'request_timeout' });
     const stream = await client.chat.completions.create({ ...ask({ max_tokens: 40 }), stream: true } as ChatCompletionCreateParamsStreaming);
     const received: ChatCompletionChunk[] = [];

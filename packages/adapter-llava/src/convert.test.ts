@@ -92,6 +92,12 @@ describe('convertLlava across layouts', () => {
     expect(legacy.prepared.prompt.imageMask.reduce((a, b) => a + b, 0)).toBe(4);
   });
 
+  it('refuses image pixel bounds: LLaVA-1.5 images have one fixed size', async () => {
+    await expect(llavaFamily.convert({ source: '/nonexistent', target: '/nonexistent-too', dtype: 'float32', imagePixels: { max: 10_000 } })).rejects.toThrow(
+      /fixed square input .* apply to Qwen2-VL only/,
+    );
+  });
+
   it('reports progress per tensor, ending with every tensor read', () => {
     const last = progress.at(-1)!;
     expect(last.stage).toBe('done');

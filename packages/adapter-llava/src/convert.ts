@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { ExternalDataFile, writeModel } from '@vasink/onnx-graph';
 import { type ConvertOptions, MissingFileError, type ModelManifest, type Tokenizer, loadTokenizer, writeManifest } from '@vasink/runtime';
 import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims } from '@vasink/sink-detect';
-import { createTensor, float16BitsToFloat32 } from '@vasink/tensor';
+import { InvalidArgumentError, createTensor, float16BitsToFloat32 } from '@vasink/tensor';
 import { WeightStore, type WeightSource, buildDecoderGraph, buildEmbeddingGraph, decoderWeightShapes } from '@vasink/transformer-graph';
 import { LlavaConfigError } from './errors.js';
 import { type LlavaConfig, llavaTokensPerImage } from './llava-config.js';
@@ -194,6 +194,12 @@ function countingSource(source: WeightSource, onRead: (name: string) => void): W
 export async function convertLlava(options: ConvertOptions): Promise<ModelManifest> {
   const { source, target, dtype } = options;
   const report = options.onProgress ?? (() => {});
+  if (options.imagePixels) {
+    throw new InvalidArgumentError(
+      'LLaVA-1.5 resizes every image to its vision tower\'s fixed square input (336×336 for the released checkpoints): image pixel bounds apply to Qwen2-VL only',
+      { imagePixels: options.imagePixels },
+    );
+  }
   const checkpoint = await readLlavaCheckpoint(source, options.visionTower ? { visionTower: options.visionTower } : {});
   try {
     const { config } = checkpoint;

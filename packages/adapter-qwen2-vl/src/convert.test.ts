@@ -8,7 +8,8 @@ import { openSafetensors } from '@vasink/safetensors';
 import { WeightMismatchError } from '@vasink/transformer-graph';
 import { resolveVarConfig } from '@vasink/var';
 import { InferenceSession } from 'onnxruntime-node';
-import { QWEN2_VL_MODEL_FILES, convertQwen2Vl } from './convert.js';
+import { QWEN2_VL_MODEL_FILES, convertQwen2Vl, withImagePixels } from './convert.js';
+import { QWEN2_VL_IMAGE_DEFAULTS } from './preprocessor-config.js';
 import { Float16RangeError, Qwen2VlConfigError, UnsupportedArchitectureError } from './errors.js';
 import { qwen2vlFamily } from './family.js';
 import { type TinyQwen2VlCheckpoint, tinyQwen2VlTestImage, writeTinyQwen2VlCheckpoint } from './tiny-checkpoint.js';
@@ -118,6 +119,16 @@ describe('convertQwen2Vl', () => {
     const withDims = await VisionLanguageModel.load(join(scratch, 'no-sinks'), { families: [qwen2vlFamily], sinkDims: legacy.sinkDims });
     expect(withDims.sinkDims).toEqual(legacy.sinkDims);
     await Promise.all([model.close(), withDims.close()]);
+  });
+
+  it('replaces the processor pixel bounds on request, checking them', () => {
+    const settings = QWEN2_VL_IMAGE_DEFAULTS;
+    expect(withImagePixels(settings, undefined)).toBe(settings);
+    expect(withImagePixels(settings, { max: 28 * 28 * 64 })).toMatchObject({ minPixels: 56 * 56, maxPixels: 28 * 28 * 64 });
+    expect(withImagePixels(settings, { min: 28 * 28 * 8, max: 28 * 28 * 8 })).toMatchObject({ minPixels: 6272, maxPixels: 6272 });
+    expect(() => withImagePixels(settings, { min: 5000, max: 4000 })).toThrow('image min pixels 5000 is above max pixels 4000');
+    expect(() => withImagePixels(settings, { min: 100, max: 700 })).toThrow(/below one merged patch \(28² = 784 pixels\)/);
+    expect(() => withImagePixels(settings, { max: 1.5 })).toThrow(/positive integer/);
   });
 
   it('refuses bad checkpoints before building anything, naming the field, file or tensor', async () => {

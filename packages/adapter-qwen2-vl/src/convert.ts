@@ -4,6 +4,7 @@ import { ExternalDataFile, writeModel } from '@vasink/onnx-graph';
 import type { ConvertOptions, ModelManifest } from '@vasink/runtime';
 import { writeManifest } from '@vasink/runtime';
 import { openCheckpoint } from '@vasink/safetensors';
+import { InvalidArgumentError } from '@vasink/tensor';
 import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims, sinkDimProfileForConfig } from '@vasink/sink-detect';
 import {
   WeightMismatchError,
@@ -19,7 +20,7 @@ import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings } from './adapter-s
 import { assertVisionWeights, decoderNaming, detectTensorLayout, visionNaming, visionWeightShapes } from './checkpoint-layout.js';
 import { Qwen2VlConfigError } from './errors.js';
 import { assertFloat16Range } from './precision.js';
-import { parseQwen2VlImageSettings } from './preprocessor-config.js';
+import { type Qwen2VlImageSettings, parseQwen2VlImageSettings } from './preprocessor-config.js';
 import { QWEN2_VL_TOKENS, parseQwen2VlConfig, readCheckpointJson } from './qwen2vl-config.js';
 import { buildVisionGraph } from './vision-graph.js';
 
@@ -58,7 +59,10 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
   progress({ stage: 'validate', done: 0, total: 1 });
   const rawConfig = await readCheckpointJson(source, 'config.json');
   const config = parseQwen2VlConfig(rawConfig, join(source, 'config.json'));
-  const image = parseQwen2VlImageSettings(await readCheckpointJson(source, 'preprocessor_config.json', { optional: true }), join(source, 'preprocessor_config.json'));
+  const image = withImagePixels(
+    parseQwen2VlImageSettings(await readCheckpointJson(source, 'preprocessor_config.json', { optional: true }), join(source, 'preprocessor_config.json')),
+    options.imagePixels,
+  );
   const v = config.vision;
   for (const [field, fromProcessor, fromConfig] of [
     ['patch_size', image.patchSize, v.patchSize],
@@ -175,6 +179,31 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
   } finally {
     await checkpoint.close();
   }
+}
+
+/**
+ * The processor's pixel bounds with the user's overrides (`ConvertOptions.imagePixels`):
+ * positive integers, min ≤ max, and at least one merged patch ((patch · merge)²).
+ */
+export function withImagePixels(settings: Qwen2VlImageSettings, pixels: ConvertOptions['imagePixels']): Qwen2VlImageSettings {
+  if (!pixels) return settings;
+  const check = (name: string, value: number | undefined) => {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
+      throw new InvalidArgumentError(`image ${name} pixels must be a positive integer, got ${String(value)}`, { [name]: value });
+    }
+  };
+  check('min', pixels.min);
+  check('max', pixels.max);
+  const minPixels = pixels.min ?? settings.minPixels;
+  const maxPixels = pixels.max ?? settings.maxPixels;
+  if (minPixels > maxPixels) {
+    throw new InvalidArgumentError(`image min pixels ${minPixels} is above max pixels ${maxPixels}`, { minPixels, maxPixels });
+  }
+  const unit = (settings.patchSize * settings.mergeSize) ** 2;
+  if (maxPixels < unit) {
+    throw new InvalidArgumentError(`image max pixels ${maxPixels} is below one merged patch (${settings.patchSize * settings.mergeSize}² = ${unit} pixels)`, { maxPixels });
+  }
+  return { ...settings, minPixels, maxPixels };
 }
 
 /** The manifest's sink section: user dims, the profile's (Qwen2-VL-7B), or none (Qwen2-VL-2B, unknown sizes). */

@@ -1,5 +1,5 @@
 export { qwen2vlFamily } from './family.js';
-export { QWEN2_VL_MODEL_FILES, convertQwen2Vl, qwen2vlSinkSettings } from './convert.js';
+export { QWEN2_VL_MODEL_FILES, convertQwen2Vl, qwen2vlSinkSettings, withImagePixels } from './convert.js';
 export { QWEN2_VL_SYSTEM_PROMPT, qwen2vlSettings } from './adapter-settings.js';
 export type { Qwen2VlAdapterSettings } from './adapter-settings.js';
 export { QWEN2_VL_ARCHITECTURE, QWEN2_VL_TOKENS, isQwen2VlConfig, parseQwen2VlConfig, readQwen2VlConfig } from './qwen2vl-config.js';

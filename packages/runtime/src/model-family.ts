@@ -58,6 +58,12 @@ export interface ConvertOptions {
   readonly sinkDims?: readonly number[];
   /** Second checkpoint directory holding the vision tower (original LLaVA release layout). */
   readonly visionTower?: string;
+  /**
+   * Bounds on a resized image's height × width in pixels, replacing the
+   * checkpoint processor's `min_pixels` / `max_pixels` — for families that
+   * resize dynamically (Qwen2-VL); a fixed-size family refuses them.
+   */
+  readonly imagePixels?: { readonly min?: number; readonly max?: number };
   readonly onProgress?: (progress: ConvertProgress) => void;
 }
 

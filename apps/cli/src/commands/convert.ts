@@ -1,9 +1,9 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { progressBar } from '../lib/progress.js';
 import { familyOfCheckpoint } from '../lib/families.js';
-import { UsageError, intListFlag, parseCommand } from '../lib/usage.js';
+import { UsageError, intListFlag, numberFlag, parseCommand } from '../lib/usage.js';
 
-const HELP = `usage: vasink convert <hf-dir> <model-dir> [--dtype fp32|fp16] [--vision-tower <dir>] [--sink-dims a,b] [--force]
+const HELP = `usage: vasink convert <hf-dir> <model-dir> [--dtype fp32|fp16] [--vision-tower <dir>] [--sink-dims a,b] [--min-pixels n] [--max-pixels n] [--force]
 
 Convert a Hugging Face checkpoint (LLaVA-1.5 in llava-hf or original layout,
 Qwen2-VL) into a vasink model directory: vision, embedding and VAR decoder
@@ -11,13 +11,25 @@ ONNX graphs sharing one external weight file, the tokenizer and a manifest.
   --dtype fp32|fp16     weights and KV cache precision (default fp32; fp16 for CUDA)
   --vision-tower <dir>  the CLIP checkpoint of an original-layout LLaVA release
   --sink-dims a,b       sink dimensions when the backbone has no published profile
+  --min-pixels <n>      Qwen2-VL: lower bound on a resized image's height × width
+  --max-pixels <n>      Qwen2-VL: upper bound; an image of n pixels becomes about
+                        n / 784 image tokens (the released checkpoints allow 12,845,056;
+                        e.g. 1003520 = 28·28·1280 keeps ≤ 1280 tokens, bounding vision
+                        time and memory)
   --force               write into a non-empty model directory
 `;
 
 export async function runConvert(args: string[]): Promise<number> {
   const parsed = parseCommand(
     args,
-    { dtype: { type: 'string' }, 'vision-tower': { type: 'string' }, 'sink-dims': { type: 'string' }, force: { type: 'boolean' } },
+    {
+      dtype: { type: 'string' },
+      'vision-tower': { type: 'string' },
+      'sink-dims': { type: 'string' },
+      'min-pixels': { type: 'string' },
+      'max-pixels': { type: 'string' },
+      force: { type: 'boolean' },
+    },
     HELP,
     { min: 2, max: 2 },
   );
@@ -27,7 +39,12 @@ export async function runConvert(args: string[]): Promise<number> {
   const dtype = ({ fp32: 'float32', fp16: 'float16', float32: 'float32', float16: 'float16' } as const)[dtypeFlag as 'fp32'];
   if (!dtype) throw new UsageError(`--dtype must be fp32 or fp16, got "${dtypeFlag}"`);
   const sinkDims = intListFlag(parsed.values['sink-dims'] as string | undefined, 'sink-dims');
+  const minPixels = numberFlag(parsed.values['min-pixels'] as string | undefined, 'min-pixels', { integer: true, min: 1 });
+  const maxPixels = numberFlag(parsed.values['max-pixels'] as string | undefined, 'max-pixels', { integer: true, min: 1 });
   const family = await familyOfCheckpoint(source);
+  if ((minPixels !== undefined || maxPixels !== undefined) && family.name !== 'qwen2-vl') {
+    throw new UsageError(`--min-pixels/--max-pixels apply to Qwen2-VL checkpoints; ${source} is ${family.name} (fixed-size images)`);
+  }
   const existing = await readdir(target).catch(() => []);
   if (existing.length > 0 && !parsed.values.force) throw new UsageError(`${target} is not empty; pass --force to write into it`);
   await mkdir(target, { recursive: true });
@@ -38,6 +55,9 @@ export async function runConvert(args: string[]): Promise<number> {
     dtype,
     ...(sinkDims ? { sinkDims } : {}),
     ...(parsed.values['vision-tower'] ? { visionTower: parsed.values['vision-tower'] as string } : {}),
+    ...(minPixels !== undefined || maxPixels !== undefined
+      ? { imagePixels: { ...(minPixels !== undefined ? { min: minPixels } : {}), ...(maxPixels !== undefined ? { max: maxPixels } : {}) } }
+      : {}),
     onProgress: (p) => bar.update(p.done, p.total, p.stage),
   });
   const d = manifest.decoder;
