@@ -79,6 +79,12 @@ describe('vasink with a tiny LLaVA checkpoint', () => {
     expect(withVar.steps[0].top5.map((t: { logit: number }) => t.logit)).not.toEqual(base.steps[0].top5.map((t: { logit: number }) => t.logit));
   });
 
+  it('--system replaces the prompt format\'s system message', async () => {
+    const out = await runCli(['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '1', '--system', 'Answer in one word.', '--json']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout).prompt.text).toBe('Answer in one word. USER: <image>\nWhat is in the image? ASSISTANT:');
+  });
+
   it('inspect writes the report and the pictures', async () => {
     const out = join(dir, 'inspect');
     const result = await runCli(['inspect', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--out', out, '--preset', 'hallucination']);

@@ -11,6 +11,7 @@ Answer a question about one or more images, streaming the answer.
   --image <file>               an image (JPEG, PNG, WebP, GIF); repeat for several
   --prompt <text>              the question
   --template default|chat      the model's evaluation prompt format (default) or its chat template
+  --system <text>              replace the prompt format's system message
   --compare                    answer twice, without and with VAR, side by side (image features computed once)
   --json                       print a machine-readable record instead of streaming text
   --max-new-tokens <n>         default 128
@@ -26,6 +27,7 @@ export const GENERATE_FLAGS = {
   image: { type: 'string', multiple: true },
   prompt: { type: 'string' },
   template: { type: 'string' },
+  system: { type: 'string' },
   compare: { type: 'boolean' },
   json: { type: 'boolean' },
   'max-new-tokens': { type: 'string' },
@@ -124,7 +126,7 @@ export async function runGenerate(args: string[]): Promise<number> {
   const model = await openModel(values, values.json === true ? { decoder: 'diagnostic' } : {});
   try {
     const rows: RowSettings[] = values.compare ? [{}, { var: varConfig! }] : [varConfig ? { var: varConfig } : {}];
-    const prepared = await model.prepare({ question, images, template });
+    const prepared = await model.prepare({ question, images, template, ...(values.system !== undefined ? { system: values.system } : {}) });
     const events = model.generate(prepared, {
       rows,
       maxNewTokens,
