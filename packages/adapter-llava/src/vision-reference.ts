@@ -1,4 +1,5 @@
 import { type Float32Tensor, ShapeError, type TypedTensor, createTensor, toFloat32 } from '@vasink/tensor';
+import { referenceLayerNorm, referenceLinear } from '@vasink/transformer-graph';
 import { type LlavaActivation, llavaTokensPerImage, visionGridSize, visionLayersUsed } from './llava-config.js';
 import type { LlavaVisionGraphConfig } from './vision-graph.js';
 import { VISION_PREFIX, projectorLinearName } from './vision-weights.js';
@@ -65,34 +66,10 @@ export function referenceLlavaVision(options: {
   const v = VISION_PREFIX;
   const pixels = pixelValues.data;
 
-  const linear = (x: Float64Array, rows: number, name: string, inDim: number, outDim: number, bias: boolean) => {
-    const w = weight(`${name}.weight`);
-    const b = bias ? weight(`${name}.bias`) : undefined;
-    const out = new Float64Array(rows * outDim);
-    for (let r = 0; r < rows; r++) {
-      for (let o = 0; o < outDim; o++) {
-        let sum = b ? (b[o] as number) : 0;
-        for (let i = 0; i < inDim; i++) sum += (x[r * inDim + i] as number) * (w[o * inDim + i] as number);
-        out[r * outDim + o] = sum;
-      }
-    }
-    return out;
-  };
-  const layerNorm = (x: Float64Array, rows: number, name: string) => {
-    const w = weight(`${name}.weight`);
-    const b = weight(`${name}.bias`);
-    const out = new Float64Array(rows * d);
-    for (let r = 0; r < rows; r++) {
-      let mean = 0;
-      for (let i = 0; i < d; i++) mean += x[r * d + i] as number;
-      mean /= d;
-      let variance = 0;
-      for (let i = 0; i < d; i++) variance += ((x[r * d + i] as number) - mean) ** 2;
-      const scale = 1 / Math.sqrt(variance / d + eps);
-      for (let i = 0; i < d; i++) out[r * d + i] = ((x[r * d + i] as number) - mean) * scale * (w[i] as number) + (b[i] as number);
-    }
-    return out;
-  };
+  const linear = (x: Float64Array, rows: number, name: string, inDim: number, outDim: number, bias: boolean) =>
+    referenceLinear(x, rows, inDim, outDim, weight(`${name}.weight`), bias ? weight(`${name}.bias`) : undefined);
+  const layerNorm = (x: Float64Array, rows: number, name: string) =>
+    referenceLayerNorm(x, rows, d, weight(`${name}.weight`), weight(`${name}.bias`), eps);
 
   // Embeddings: CLS then patches (row-major over the grid), plus positions.
   const rows = images * tokens;

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type TypedTensor, toFloat32 } from '@vasink/tensor';
-import { inverseFrequencies } from '@vasink/transformer-graph';
+import { inverseFrequencies, referenceLayerNorm, referenceLinear } from '@vasink/transformer-graph';
 import type { Qwen2VlVisionConfig } from './qwen2vl-config.js';
 import { VISION_ROPE_THETA } from './vision-graph.js';
 import { type GridThw, visionPositionIds, visionSegmentIds } from './vision-inputs.js';
@@ -54,34 +54,10 @@ export function referenceVisionTower(options: ReferenceVisionOptions): Float32Ar
     if (!t) throw new InvalidArgumentError(`reference vision tower: missing weight ${name}`);
     return toFloat32(t).data;
   };
-  const linear = (x: Float64Array, rows: number, inDim: number, outDim: number, name: string, bias = true) => {
-    const w = weight(`${name}.weight`);
-    const bv = bias ? weight(`${name}.bias`) : undefined;
-    const out = new Float64Array(rows * outDim);
-    for (let r = 0; r < rows; r++) {
-      for (let o = 0; o < outDim; o++) {
-        let sum = bv ? (bv[o] as number) : 0;
-        for (let i = 0; i < inDim; i++) sum += (x[r * inDim + i] as number) * (w[o * inDim + i] as number);
-        out[r * outDim + o] = sum;
-      }
-    }
-    return out;
-  };
-  const layerNorm = (x: Float64Array, rows: number, name: string) => {
-    const w = weight(`${name}.weight`);
-    const bv = weight(`${name}.bias`);
-    const out = new Float64Array(rows * e);
-    for (let r = 0; r < rows; r++) {
-      let mean = 0;
-      for (let i = 0; i < e; i++) mean += x[r * e + i] as number;
-      mean /= e;
-      let variance = 0;
-      for (let i = 0; i < e; i++) variance += ((x[r * e + i] as number) - mean) ** 2;
-      const scale = 1 / Math.sqrt(variance / e + config.layerNormEps);
-      for (let i = 0; i < e; i++) out[r * e + i] = ((x[r * e + i] as number) - mean) * scale * (w[i] as number) + (bv[i] as number);
-    }
-    return out;
-  };
+  const linear = (x: Float64Array, rows: number, inDim: number, outDim: number, name: string, bias = true) =>
+    referenceLinear(x, rows, inDim, outDim, weight(`${name}.weight`), bias ? weight(`${name}.bias`) : undefined);
+  const layerNorm = (x: Float64Array, rows: number, name: string) =>
+    referenceLayerNorm(x, rows, e, weight(`${name}.weight`), weight(`${name}.bias`), config.layerNormEps);
 
   // Rotary: [N, hd] cos and sin; channel c < hd/2 takes the row (c < hd/4) or the column frequency, repeated for the second half.
   const invFreq = inverseFrequencies(VISION_ROPE_THETA, hd / 2);

@@ -3,6 +3,7 @@ export type { DecoderConfig, RopeConfig } from './decoder-config.js';
 export { DECODER_IO, buildDecoderGraph, buildEmbeddingGraph } from './decoder-graph.js';
 export type { DecoderAttention, DecoderGraphOptions } from './decoder-graph.js';
 export { referenceDecoderStep } from './reference-decoder.js';
+export { referenceLayerNorm, referenceLinear } from './reference-ops.js';
 export type { ReferenceDecoderStep, ReferenceDecoderStepOptions, ReferenceVarInputs } from './reference-decoder.js';
 export { emitApplyRotary, emitRotaryTables, inverseFrequencies, mropeComponents } from './rope.js';
 export { WeightStore } from './weight-store.js';

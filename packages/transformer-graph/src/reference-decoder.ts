@@ -1,6 +1,7 @@
 import { type Float32Tensor, type TypedTensor, type Uint8Tensor, createTensor, toFloat32 } from '@vasink/tensor';
 import { varLayerStep } from '@vasink/var';
 import { type DecoderConfig, validateDecoderConfig } from './decoder-config.js';
+import { referenceLinear } from './reference-ops.js';
 import { inverseFrequencies, mropeComponents } from './rope.js';
 
 /** VAR inputs of one reference step (DESIGN §2 contract, as typed tensors). */
@@ -79,19 +80,8 @@ export function referenceDecoderStep(options: ReferenceDecoderStepOptions): Refe
     }
     return out;
   };
-  const linear = (x: Float64Array, rows: number, name: string, inDim: number, outDim: number, bias?: string) => {
-    const w = weight(name);
-    const bv = bias ? weight(bias) : undefined;
-    const out = new Float64Array(rows * outDim);
-    for (let r = 0; r < rows; r++) {
-      for (let o = 0; o < outDim; o++) {
-        let sum = bv ? (bv[o] as number) : 0;
-        for (let i = 0; i < inDim; i++) sum += (x[r * inDim + i] as number) * (w[o * inDim + i] as number);
-        out[r * outDim + o] = sum;
-      }
-    }
-    return out;
-  };
+  const linear = (x: Float64Array, rows: number, name: string, inDim: number, outDim: number, bias?: string) =>
+    referenceLinear(x, rows, inDim, outDim, weight(name), bias ? weight(bias) : undefined);
   const rmsNorm = (x: Float64Array, rows: number, name: string) => {
     const w = weight(name);
     const out = new Float64Array(rows * d);
