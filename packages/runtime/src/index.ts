@@ -42,10 +42,10 @@ export type { AbortEvent, FinishReason, GenerateOptions, GenerationEvent, Genera
 export { createOnnxDecoderStep } from './onnx-decoder-step.js';
 export type { DecoderPromptRow, OnnxDecoderStepOptions, VarStepDiagnostics } from './onnx-decoder-step.js';
 export { MANIFEST_FILE, ModelDirectoryError, readManifest, writeManifest } from './model-manifest.js';
-export type { ModelManifest } from './model-manifest.js';
+export type { ModelManifest, WeightQuantization } from './model-manifest.js';
 export { conversationMessages, layoutConversation } from './conversation.js';
 export type { ChatTurn, ConversationLayout } from './conversation.js';
-export type { ConvertOptions, ConvertProgress, ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
+export type { ConvertOptions, ConvertProgress, QuantOptions, ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
 export { MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
 export type {
   Inspection,

@@ -48,12 +48,21 @@ export interface ConvertProgress {
   readonly detail?: string;
 }
 
+/** How `convert` quantizes weights: bits, block size along the input dimension (default 32), MatMulNBits accuracy level (default 4). */
+export interface QuantOptions {
+  readonly bits: 4 | 8;
+  readonly blockSize?: number;
+  readonly accuracyLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
 export interface ConvertOptions {
   /** Hugging Face checkpoint directory (config.json, *.safetensors, tokenizer files). */
   readonly source: string;
   /** Output model directory (created). */
   readonly target: string;
   readonly dtype: 'float32' | 'float16';
+  /** Weight-only quantization (`vasink convert --quant int4|int8`); float weights when absent. */
+  readonly quant?: QuantOptions;
   /** Override D_sink (else the backbone profile's). */
   readonly sinkDims?: readonly number[];
   /** Second checkpoint directory holding the vision tower (original LLaVA release layout). */

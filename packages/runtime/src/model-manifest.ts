@@ -7,6 +7,23 @@ import { type DecoderConfig, validateDecoderConfig } from '@vasink/transformer-g
 export const MANIFEST_FILE = 'manifest.json';
 
 /**
+ * Block-wise symmetric weight quantization (`com.microsoft.MatMulNBits` for
+ * linear layers, `GatherBlockQuantized` for the embedding table): each block
+ * of `blockSize` weights along the input dimension stores `bits`-bit codes q
+ * and one scale s, weight = (q − 2^(bits−1)) · s.
+ */
+export interface WeightQuantization {
+  readonly scheme: 'int4' | 'int8';
+  readonly bits: 4 | 8;
+  readonly blockSize: number;
+  /** MatMulNBits `accuracy_level`: 4 lets the CPU kernel quantize activations to int8 per block (fast), 0 computes in the activation dtype. */
+  readonly accuracyLevel: 0 | 1 | 2 | 3 | 4;
+  /** Tensors quantized, and those kept in `dtype` (too small, or input size not a multiple of the block), with their names. */
+  readonly quantizedTensors: number;
+  readonly floatTensors: readonly string[];
+}
+
+/**
  * What `vasink convert` writes beside the graphs: everything the runtime needs
  * to run a converted model without the original checkpoint.
  */
@@ -17,8 +34,10 @@ export interface ModelManifest {
   readonly family: string;
   /** The Hugging Face architecture converted, e.g. `LlavaForConditionalGeneration`. */
   readonly architecture: string;
-  /** Float type of weights, embeddings and KV cache. */
+  /** Float type of activations, KV cache and the weights left unquantized. */
   readonly dtype: 'float32' | 'float16';
+  /** Weight-only quantization of the linear layers and embedding table; absent for float models. */
+  readonly quantization?: WeightQuantization;
   readonly decoder: DecoderConfig;
   /** Graph files, relative to the model directory. */
   readonly graphs: {
