@@ -5,6 +5,7 @@ import { VAR_PRESETS, type VarConfig, eligibleQueries, varLayerMask, varParamsRo
 import type { DecoderConfig } from './decoder-config.js';
 import { DECODER_IO, buildDecoderGraph } from './decoder-graph.js';
 import { referenceDecoderStep } from './reference-decoder.js';
+import { dequantizeBlockwise, quantizeBlockwise } from './quantize.js';
 import { WeightStore } from './weight-store.js';
 import { memoryWeightSource } from './weights.js';
 import { SINK_DIM, type TinyPrompt, tinyConfig, tinyPrompt, tinyWeights } from '../test/tiny-decoder.js';
@@ -304,4 +305,38 @@ describe('fused attention variant', () => {
     });
     await Promise.all([fused.release(), eager.release()]);
   });
+});
+
+describe('quantized decoder (MatMulNBits, GatherBlockQuantized)', () => {
+  for (const bits of [4, 8] as const) {
+    it(`int${bits}, accuracy level 0: equals the reference run on the dequantized weights, VAR on, prefill + 3 decode steps`, async () => {
+      const config = tinyConfig();
+      const weights = tinyWeights(config, 5);
+      const scheme = { bits, blockSize: 32 } as const;
+      const store = new WeightStore({ source: memoryWeightSource(weights), dtype: 'float32', quant: { ...scheme, accuracyLevel: 0 } });
+      const runner = await createModelRunner(await buildDecoderGraph({ config, weights: store, diagnostics: true }));
+      try {
+        // Every projection and the LM head are quantized; norms stay float.
+        const quantized = new Set(store.quantizedNames);
+        expect(quantized.size).toBe(config.numLayers * 7 + 1);
+        expect(quantized.has('lm_head.weight') && quantized.has('layers.0.mlp.down_proj.weight')).toBe(true);
+        expect([...quantized].some((n) => n.includes('norm'))).toBe(false);
+        const dequantized = new Map(weights);
+        for (const name of quantized) {
+          const w = weights.get(name)!;
+          dequantized.set(name, createTensor('float32', w.dims, dequantizeBlockwise(quantizeBlockwise(w.data as Float32Array, w.dims as [number, number], scheme))));
+        }
+        const prompt = tinyPrompt({ config, padding: [2, 0], tokens: 16, imageStart: [2, 3], imageLength: 8 });
+        const c = { ...VAR_PRESETS.hallucination, tau: 5 };
+        const records = await runBoth({ runner, config, weights: dequantized, prompt, rows: [{ config: c }, { config: c }], steps: 3, diagnostics: true });
+        for (const [i, r] of records.entries()) {
+          expect(normRelativeError(r.onnxLogits, r.refLogits), `step ${i}`).toBeLessThanOrEqual(1e-4);
+          expect([...r.onnxFlags!]).toEqual([...r.refFlags!]);
+          r.onnxSelected.forEach((sel, l) => expect([...sel], `step ${i} layer ${l}`).toEqual([...r.refSelected[l]!]));
+        }
+      } finally {
+        await runner.release();
+      }
+    });
+  }
 });

@@ -2,6 +2,7 @@ import type { GraphBuilder, ModelProto, Value } from '@vasink/onnx-graph';
 import { GraphBuilder as Builder } from '@vasink/onnx-graph';
 import { type VarShared, emitVarLayer, emitVarShared } from '@vasink/var';
 import { type DecoderConfig, validateDecoderConfig } from './decoder-config.js';
+import { emitEmbeddingLookup, emitLinear } from './linear.js';
 import { emitApplyRotary, emitRotaryTables } from './rope.js';
 import type { WeightStore } from './weight-store.js';
 
@@ -125,18 +126,10 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   // [batch, n, Q, hd] → [batch, Q, n·hd]
   const mergeHeads = (x: Value, n: number) => g.reshape(g.transpose(x, [0, 2, 1, 3]), g.concat([tokensShape, g.ints([n * hd])], 0));
 
-  // x [rows, in] · W[out, in]ᵀ (+ b). float32: Gemm with transB. float16: onnxruntime's CPU Gemm
-  // accumulates in float16 (7 % off on a 1176-term dot product), MatMul does not — so MatMul with
-  // the transposed weight, which onnxruntime folds into a constant at load.
-  const project = (x: Value, w: Value, b?: Value) => {
-    if (dtype === 'float32') return g.op('Gemm', [x, w, b], { transB: 1 }, { dtype });
-    const product = g.matMul(x, g.transpose(w, [1, 0]));
-    return b ? g.add(product, b) : product;
-  };
   const linear = async (x: Value, name: string, bias = false) => {
-    const w = await weights.load(g, `${name}.weight`);
+    const w = await weights.loadLinear(g, `${name}.weight`);
     const b = bias ? await weights.load(g, `${name}.bias`) : undefined;
-    return project(x, w, b);
+    return emitLinear(g, x, w, b, { dtype });
   };
   // RMSNorm; also returns its float32 input and mean square, which the VAR step's φ reuses.
   const rmsNormParts = async (x: Value, name: string) => {
@@ -161,7 +154,7 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
     const q = splitHeads(await linear(normed, `${prefix}.self_attn.q_proj`, config.attentionBias), heads);
     const k = splitHeads(await linear(normed, `${prefix}.self_attn.k_proj`, config.attentionBias), kvHeads);
     const v = splitHeads(await linear(normed, `${prefix}.self_attn.v_proj`, config.attentionBias), kvHeads);
-    const oWeight = await weights.load(g, `${prefix}.self_attn.o_proj.weight`);
+    const oWeight = await weights.loadLinear(g, `${prefix}.self_attn.o_proj.weight`);
     const attended = g.scope(`${prefix}.attention`, () => {
       const qRot = emitApplyRotary(g, q, tables, hd);
       if (fusedLengths) {
@@ -227,7 +220,7 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
       const context = g.reshape(g.matMul(g.reshape(probs, groupedScoresShape), values5), [0, heads, -1, hd]);
       return g.reshape(g.transpose(context, [0, 2, 1, 3]), [-1, heads * hd]);
     });
-    hidden = g.add(hidden, project(attended, oWeight));
+    hidden = g.add(hidden, emitLinear(g, attended, oWeight, undefined, { dtype }));
     const mlpIn = await rmsNorm(hidden, `${prefix}.post_attention_layernorm`);
     const gate = await linear(mlpIn, `${prefix}.mlp.gate_proj`);
     const up = await linear(mlpIn, `${prefix}.mlp.up_proj`);
@@ -238,8 +231,8 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   // Logits of the last position only.
   const last = g.reshape(g.slice(g.reshape(hidden, embedsShape), [-1], [Infinity], [1]), [-1, d]);
   const finalNormed = await rmsNorm(last, 'norm');
-  const head = await weights.load(g, config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight');
-  let logits = project(finalNormed, head);
+  const head = await weights.loadLinear(g, config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight');
+  let logits = emitLinear(g, finalNormed, head, undefined, { dtype });
   if (dtype !== 'float32') logits = g.cast(logits, 'float32');
   g.output(g.unsqueeze(logits, [1]), { name: io.logits, dtype: 'float32', dims: ['batch', 1, config.vocabSize] });
   if (mode === 'var') {
@@ -253,7 +246,7 @@ export async function buildEmbeddingGraph(options: { config: DecoderConfig; weig
   const { config, weights } = options;
   const g = new Builder({ name: 'embed_tokens' });
   const ids = g.input('input_ids', 'int64', ['batch', 'tokens']);
-  const table = await weights.load(g, 'embed_tokens.weight');
-  g.output(g.gather(table, ids, 0), { name: 'inputs_embeds', dtype: weights.dtype, dims: ['batch', 'tokens', config.hiddenSize] });
+  const table = await weights.loadEmbedding(g, 'embed_tokens.weight');
+  g.output(emitEmbeddingLookup(g, table, ids, { dtype: weights.dtype }), { name: 'inputs_embeds', dtype: weights.dtype, dims: ['batch', 'tokens', config.hiddenSize] });
   return g.build({ producerName: 'vasink' });
 }
