@@ -1,10 +1,9 @@
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ExternalDataFile, writeModel } from '@vasink/onnx-graph';
-import { type ConvertOptions, MissingFileError, type ModelManifest, type Tokenizer, loadTokenizer, writeManifest } from '@vasink/runtime';
+import { type ConvertOptions, MODEL_WEIGHTS_FILE, MissingFileError, ModelDirectoryWriter, type ModelManifest, type Tokenizer, loadTokenizer } from '@vasink/runtime';
 import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims } from '@vasink/sink-detect';
-import { InvalidArgumentError, createTensor, float16BitsToFloat32 } from '@vasink/tensor';
-import { WeightStore, type WeightSource, buildDecoderGraph, buildEmbeddingGraph, decoderWeightShapes } from '@vasink/transformer-graph';
+import { InvalidArgumentError } from '@vasink/tensor';
+import { buildDecoderGraph, buildEmbeddingGraph, decoderWeightShapes } from '@vasink/transformer-graph';
 import { LlavaConfigError } from './errors.js';
 import { type LlavaConfig, llavaTokensPerImage } from './llava-config.js';
 import { type LlavaCheckpoint, type LlavaLayout, readLlavaCheckpoint } from './llava-checkpoint.js';
@@ -18,8 +17,10 @@ export const LLAVA_MODEL_FILES = {
   embed: 'embed.onnx',
   decoder: 'decoder.onnx',
   decoderDiagnostics: 'decoder-diagnostics.onnx',
-  weights: 'weights.bin',
+  weights: MODEL_WEIGHTS_FILE,
 } as const;
+
+const PRODUCER = '@vasink/adapter-llava';
 
 /** Files copied from the checkpoint when present (the first two are required). */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.json', 'chat_template.jinja'] as const;
@@ -144,44 +145,6 @@ export function resolveLlavaSinkDims(config: Pick<LlavaConfig, 'text' | 'sinkDim
   }
 }
 
-let float16Table: Float32Array | undefined;
-
-/**
- * float16 tensors read as float32 through a 65,536-entry table (exact, and
- * about 20× faster than converting each value), for float32 conversions of
- * float16 checkpoints; other tensors pass through.
- */
-function widenFloat16(source: WeightSource): WeightSource {
-  return {
-    describe: (name) => source.describe(name),
-    async read(name) {
-      const tensor = await source.read(name);
-      if (tensor.dtype !== 'float16') return tensor;
-      if (!float16Table) {
-        float16Table = new Float32Array(65536);
-        for (let bits = 0; bits < 65536; bits++) float16Table[bits] = float16BitsToFloat32(bits);
-      }
-      const table = float16Table;
-      const bits = tensor.data as Uint16Array;
-      const wide = new Float32Array(bits.length);
-      for (let i = 0; i < bits.length; i++) wide[i] = table[bits[i] as number] as number;
-      return createTensor('float32', tensor.dims, wide);
-    },
-  };
-}
-
-/** A WeightSource that reports each tensor read (each is read once: WeightStore reuses what it wrote). */
-function countingSource(source: WeightSource, onRead: (name: string) => void): WeightSource {
-  return {
-    describe: (name) => source.describe(name),
-    async read(name) {
-      const tensor = await source.read(name);
-      onRead(name);
-      return tensor;
-    },
-  };
-}
-
 /**
  * Convert a LLaVA-1.5 checkpoint (llava-hf, old or new tensor names, or the
  * original release with its CLIP tower) into a vasink model directory:
@@ -192,8 +155,7 @@ function countingSource(source: WeightSource, onRead: (name: string) => void): W
  * conversion leaves the target untouched.
  */
 export async function convertLlava(options: ConvertOptions): Promise<ModelManifest> {
-  const { source, target, dtype } = options;
-  const report = options.onProgress ?? (() => {});
+  const { source, target } = options;
   if (options.imagePixels) {
     throw new InvalidArgumentError(
       'LLaVA-1.5 resizes every image to its vision tower\'s fixed square input (336×336 for the released checkpoints): image pixel bounds apply to Qwen2-VL only',
@@ -209,50 +171,33 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
     const sink = resolveLlavaSinkDims(config, options.sinkDims);
     const generation = await readOptionalJson(join(source, 'generation_config.json'));
 
-    const widen = (weights: WeightSource) => (dtype === 'float32' ? widenFloat16(weights) : weights);
-    const total = decoderWeightShapes(config.text).size + visionWeightShapes(config).size;
-    let done = 0;
-    let stage = 'validate';
-    const onRead = (name: string) => report({ stage, done: ++done, total, detail: name });
-    const enter = (next: string) => {
-      stage = next;
-      report({ stage, done, total });
-    };
-    enter('validate');
-
-    await mkdir(target, { recursive: true });
-    const data = ExternalDataFile.create(join(target, LLAVA_MODEL_FILES.weights));
+    const visionSource = visionWeightSource(checkpoint.visionWeights);
+    await ModelDirectoryWriter.assertFloat16Range(options, [
+      { source: checkpoint.decoderWeights.source, names: [...decoderWeightShapes(config.text).keys()].map(checkpoint.decoderWeights.naming) },
+      { source: visionSource, names: [...visionWeightShapes(config).keys()] },
+    ]);
+    const writer = await ModelDirectoryWriter.create(options, decoderWeightShapes(config.text).size + visionWeightShapes(config).size);
     try {
-      const decoderWeights = new WeightStore({
-        source: countingSource(widen(checkpoint.decoderWeights.source), onRead),
-        naming: checkpoint.decoderWeights.naming,
-        dtype,
-        externalData: data,
-      });
-      enter('embed');
-      const embed = await buildEmbeddingGraph({ config: config.text, weights: decoderWeights });
-      writeModel(embed, join(target, LLAVA_MODEL_FILES.embed), { externalData: data });
-      enter('decoder');
-      const decoder = await buildDecoderGraph({ config: config.text, weights: decoderWeights, attention: 'var', producerName: '@vasink/adapter-llava' });
-      writeModel(decoder, join(target, LLAVA_MODEL_FILES.decoder), { externalData: data });
-      enter('decoder-diagnostics');
-      const diagnostics = await buildDecoderGraph({ config: config.text, weights: decoderWeights, attention: 'var', diagnostics: true, producerName: '@vasink/adapter-llava' });
-      writeModel(diagnostics, join(target, LLAVA_MODEL_FILES.decoderDiagnostics), { externalData: data });
-      enter('vision');
-      const visionWeights = new WeightStore({ source: countingSource(widen(visionWeightSource(checkpoint.visionWeights)), onRead), dtype, externalData: data });
-      const vision = await buildLlavaVisionGraph({ config, weights: visionWeights, producerName: '@vasink/adapter-llava' });
-      writeModel(vision, join(target, LLAVA_MODEL_FILES.vision), { externalData: data });
-    } finally {
-      data.close();
+      writer.enter('validate');
+      const decoderWeights = writer.weightStore(checkpoint.decoderWeights.source, { naming: checkpoint.decoderWeights.naming });
+      const visionWeights = writer.weightStore(visionSource);
+      writer.enter('embed');
+      await writer.writeGraph(LLAVA_MODEL_FILES.embed, buildEmbeddingGraph({ config: config.text, weights: decoderWeights }));
+      writer.enter('decoder');
+      await writer.writeGraph(LLAVA_MODEL_FILES.decoder, buildDecoderGraph({ config: config.text, weights: decoderWeights, attention: 'var', producerName: PRODUCER }));
+      writer.enter('decoder-diagnostics');
+      await writer.writeGraph(
+        LLAVA_MODEL_FILES.decoderDiagnostics,
+        buildDecoderGraph({ config: config.text, weights: decoderWeights, attention: 'var', diagnostics: true, producerName: PRODUCER }),
+      );
+      writer.enter('vision');
+      await writer.writeGraph(LLAVA_MODEL_FILES.vision, buildLlavaVisionGraph({ config, weights: visionWeights, producerName: PRODUCER }));
+      await writer.copyFiles(source, { optional: TOKENIZER_FILES });
+      if (preprocessor.file) await copyFile(preprocessor.file, join(target, PREPROCESSOR_FILE));
+    } catch (error) {
+      writer.close();
+      throw error;
     }
-
-    enter('files');
-    for (const file of TOKENIZER_FILES) {
-      await copyFile(join(source, file), join(target, file)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-      });
-    }
-    if (preprocessor.file) await copyFile(preprocessor.file, join(target, PREPROCESSOR_FILE));
 
     const eos = new Set<number>(config.eosTokenIds);
     if (tokenizer.eosTokenId !== undefined) eos.add(tokenizer.eosTokenId);
@@ -271,12 +216,9 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
       visionFeatureSelectStrategy: config.visionFeatureSelectStrategy,
       imageTokenInVocabulary: config.imageTokenId !== undefined,
     };
-    const manifest: ModelManifest = {
-      format: 'vasink-model',
-      formatVersion: 1,
+    return await writer.finish({
       family: 'llava',
       architecture: config.architecture,
-      dtype,
       decoder: config.text,
       graphs: {
         vision: LLAVA_MODEL_FILES.vision,
@@ -284,7 +226,6 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
         decoder: LLAVA_MODEL_FILES.decoder,
         decoderDiagnostics: LLAVA_MODEL_FILES.decoderDiagnostics,
       },
-      weights: [LLAVA_MODEL_FILES.weights],
       sink,
       tokens: {
         imageTokenId: config.imageTokenId ?? ORIGINAL_IMAGE_PLACEHOLDER_ID,
@@ -292,11 +233,8 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
         ...(bosTokenId === undefined ? {} : { bosTokenId }),
       },
       adapter: { ...adapter },
-      source: { path: resolve(source), convertedAt: new Date().toISOString(), producer: '@vasink/adapter-llava' },
-    };
-    await writeManifest(target, manifest);
-    enter('done');
-    return manifest;
+      source: { path: resolve(source), producer: PRODUCER },
+    });
   } finally {
     await checkpoint.close();
   }

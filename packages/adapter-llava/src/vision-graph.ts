@@ -1,6 +1,6 @@
 import { GraphBuilder, type ModelProto, type Value } from '@vasink/onnx-graph';
 import type { TypedTensor } from '@vasink/tensor';
-import type { WeightSource, WeightStore } from '@vasink/transformer-graph';
+import { type WeightSource, type WeightStore, emitLinear } from '@vasink/transformer-graph';
 import { type LlavaActivation, type LlavaConfig, llavaTokensPerImage, visionGridSize, visionLayersUsed } from './llava-config.js';
 import { VISION_PREFIX, type VisionWeightSources, projectorLinearName, visionWeightLocation } from './vision-weights.js';
 
@@ -80,9 +80,9 @@ export async function buildLlavaVisionGraph(options: LlavaVisionGraphOptions): P
   const v = VISION_PREFIX;
 
   const linear = async (x: Value, name: string, bias: boolean) => {
-    const w = await weights.load(g, `${name}.weight`);
+    const w = await weights.loadLinear(g, `${name}.weight`);
     const b = bias ? await weights.load(g, `${name}.bias`) : undefined;
-    return g.op('Gemm', [x, w, b], { transB: 1 }, { dtype });
+    return emitLinear(g, x, w, b, { dtype });
   };
   const layerNorm = async (x: Value, name: string) => {
     const w = await weights.load(g, `${name}.weight`, { dtype: 'float32' });
@@ -99,7 +99,7 @@ export async function buildLlavaVisionGraph(options: LlavaVisionGraphOptions): P
   const patchEmbeds = g.scope('patch_embedding', () => {
     const blocks = g.transpose(g.reshape(narrow(pixels), [-1, channels, grid, p, grid, p]), [0, 2, 4, 1, 3, 5]);
     const flat = g.reshape(blocks, [-1, channels * p * p]);
-    return g.reshape(g.op('Gemm', [flat, patchWeight], { transB: 1 }, { dtype }), [-1, grid * grid, d]);
+    return g.reshape(emitLinear(g, flat, { kind: 'float', weight: patchWeight }, undefined, { dtype }), [-1, grid * grid, d]);
   });
   const classEmbedding = await weights.load(g, `${v}embeddings.class_embedding`);
   const positions = await weights.load(g, `${v}embeddings.position_embedding.weight`);

@@ -53,7 +53,7 @@ describe('convertQwen2Vl', () => {
     for (const file of [...Object.values(QWEN2_VL_MODEL_FILES), 'manifest.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.json', 'preprocessor_config.json']) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
-    expect([...stages]).toEqual(['validate', 'weights', 'done']);
+    expect([...stages]).toEqual(['validate', 'weights', 'files', 'done']);
     expect(await readManifest(dir)).toEqual(manifest);
     expect(manifest).toMatchObject({
       family: 'qwen2-vl',

@@ -1,15 +1,10 @@
-import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ExternalDataFile, writeModel } from '@vasink/onnx-graph';
-import type { ConvertOptions, ModelManifest } from '@vasink/runtime';
-import { writeManifest } from '@vasink/runtime';
+import { type ConvertOptions, MODEL_WEIGHTS_FILE, ModelDirectoryWriter, type ModelManifest } from '@vasink/runtime';
 import { openCheckpoint } from '@vasink/safetensors';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims, sinkDimProfileForConfig } from '@vasink/sink-detect';
 import {
   WeightMismatchError,
-  type WeightSource,
-  WeightStore,
   assertDecoderWeights,
   buildDecoderGraph,
   buildEmbeddingGraph,
@@ -19,7 +14,6 @@ import {
 import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings } from './adapter-settings.js';
 import { assertVisionWeights, decoderNaming, detectTensorLayout, visionNaming, visionWeightShapes } from './checkpoint-layout.js';
 import { Qwen2VlConfigError } from './errors.js';
-import { assertFloat16Range } from './precision.js';
 import { type Qwen2VlImageSettings, parseQwen2VlImageSettings } from './preprocessor-config.js';
 import { QWEN2_VL_TOKENS, parseQwen2VlConfig, readCheckpointJson } from './qwen2vl-config.js';
 import { buildVisionGraph } from './vision-graph.js';
@@ -30,7 +24,7 @@ export const QWEN2_VL_MODEL_FILES = {
   embed: 'embed.onnx',
   decoder: 'decoder.onnx',
   decoderDiagnostics: 'decoder-diagnostics.onnx',
-  weights: 'weights.bin',
+  weights: MODEL_WEIGHTS_FILE,
 } as const;
 
 /** Tokenizer and processor files copied into the model directory when the checkpoint has them. */
@@ -54,9 +48,8 @@ const PRODUCER = '@vasink/adapter-qwen2-vl';
  * records `dims: null` (give them at run time or run `vasink find-sink-dims`).
  */
 export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelManifest> {
-  const { source, target, dtype } = options;
-  const progress = options.onProgress ?? (() => {});
-  progress({ stage: 'validate', done: 0, total: 1 });
+  const { source } = options;
+  options.onProgress?.({ stage: 'validate', done: 0, total: 1 });
   const rawConfig = await readCheckpointJson(source, 'config.json');
   const config = parseQwen2VlConfig(rawConfig, join(source, 'config.json'));
   const image = withImagePixels(
@@ -94,46 +87,22 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
     const imageNaming = visionNaming(layout);
     await assertDecoderWeights(config.text, weights, textNaming);
     await assertVisionWeights(v, weights, imageNaming);
-    const tensorNames = [...[...decoderWeightShapes(config.text).keys()].map(textNaming), ...[...visionWeightShapes(v).keys()].map(imageNaming)];
-    if (dtype === 'float16') {
-      let checked = 0;
-      await assertFloat16Range(weights, tensorNames, (name) => progress({ stage: 'check-float16', done: checked++, total: tensorNames.length, detail: name }));
-    }
-
-    await mkdir(target, { recursive: true });
-    // No manifest until everything else is written: a half-converted directory is never loadable.
-    await rm(join(target, 'manifest.json'), { force: true });
-    let read = 0;
-    const counted: WeightSource = {
-      describe: (name) => weights.describe(name),
-      read: (name) => {
-        progress({ stage: 'weights', done: read++, total: tensorNames.length, detail: name });
-        return weights.read(name);
-      },
-    };
-    const data = ExternalDataFile.create(join(target, QWEN2_VL_MODEL_FILES.weights));
+    const decoderNames = [...decoderWeightShapes(config.text).keys()];
+    const visionNames = [...visionWeightShapes(v).keys()];
+    await ModelDirectoryWriter.assertFloat16Range(options, [{ source: weights, names: [...decoderNames.map(textNaming), ...visionNames.map(imageNaming)] }]);
+    const writer = await ModelDirectoryWriter.create(options, decoderNames.length + visionNames.length);
     try {
-      const visionStore = new WeightStore({ source: counted, naming: imageNaming, dtype, externalData: data });
-      writeModel(await buildVisionGraph({ config: v, weights: visionStore, producerName: PRODUCER }), join(target, QWEN2_VL_MODEL_FILES.vision), { externalData: data });
-      const textStore = new WeightStore({ source: counted, naming: textNaming, dtype, externalData: data });
-      writeModel(await buildEmbeddingGraph({ config: config.text, weights: textStore }), join(target, QWEN2_VL_MODEL_FILES.embed), { externalData: data });
-      writeModel(await buildDecoderGraph({ config: config.text, weights: textStore, producerName: PRODUCER }), join(target, QWEN2_VL_MODEL_FILES.decoder), {
-        externalData: data,
-      });
-      writeModel(
-        await buildDecoderGraph({ config: config.text, weights: textStore, diagnostics: true, producerName: PRODUCER }),
-        join(target, QWEN2_VL_MODEL_FILES.decoderDiagnostics),
-        { externalData: data },
-      );
-    } finally {
-      data.close();
-    }
-    progress({ stage: 'weights', done: tensorNames.length, total: tensorNames.length });
-
-    for (const file of [...REQUIRED_FILES, ...OPTIONAL_FILES]) {
-      await copyFile(join(source, file), join(target, file)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT' || REQUIRED_FILES.includes(file)) throw error;
-      });
+      writer.enter('weights');
+      const visionStore = writer.weightStore(weights, { naming: imageNaming });
+      await writer.writeGraph(QWEN2_VL_MODEL_FILES.vision, buildVisionGraph({ config: v, weights: visionStore, producerName: PRODUCER }));
+      const textStore = writer.weightStore(weights, { naming: textNaming });
+      await writer.writeGraph(QWEN2_VL_MODEL_FILES.embed, buildEmbeddingGraph({ config: config.text, weights: textStore }));
+      await writer.writeGraph(QWEN2_VL_MODEL_FILES.decoder, buildDecoderGraph({ config: config.text, weights: textStore, producerName: PRODUCER }));
+      await writer.writeGraph(QWEN2_VL_MODEL_FILES.decoderDiagnostics, buildDecoderGraph({ config: config.text, weights: textStore, diagnostics: true, producerName: PRODUCER }));
+      await writer.copyFiles(source, { required: REQUIRED_FILES, optional: OPTIONAL_FILES });
+    } catch (error) {
+      writer.close();
+      throw error;
     }
 
     const eosFromGeneration = generation?.eos_token_id;
@@ -154,12 +123,9 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
       tensorLayout: layout,
       systemPrompt: QWEN2_VL_SYSTEM_PROMPT,
     };
-    const manifest: ModelManifest = {
-      format: 'vasink-model',
-      formatVersion: 1,
+    return await writer.finish({
       family: 'qwen2-vl',
       architecture: config.architecture,
-      dtype,
       decoder: config.text,
       graphs: {
         vision: QWEN2_VL_MODEL_FILES.vision,
@@ -167,15 +133,11 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
         decoder: QWEN2_VL_MODEL_FILES.decoder,
         decoderDiagnostics: QWEN2_VL_MODEL_FILES.decoderDiagnostics,
       },
-      weights: [QWEN2_VL_MODEL_FILES.weights],
       sink,
       tokens: { imageTokenId: config.imageTokenId, eosTokenIds },
       adapter: adapter as unknown as Readonly<Record<string, unknown>>,
-      source: { path: resolve(source), convertedAt: new Date().toISOString(), producer: PRODUCER },
-    };
-    await writeManifest(target, manifest);
-    progress({ stage: 'done', done: 1, total: 1 });
-    return manifest;
+      source: { path: resolve(source), producer: PRODUCER },
+    });
   } finally {
     await checkpoint.close();
   }

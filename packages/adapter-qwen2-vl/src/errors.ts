@@ -14,12 +14,8 @@ export class UnsupportedArchitectureError extends VasinkError {
   }
 }
 
-/** A weight does not fit the requested float16 range. */
-export class Float16RangeError extends VasinkError {
-  constructor(message: string, details: Record<string, unknown> = {}) {
-    super(message, { code: 'FLOAT16_OUT_OF_RANGE', details });
-  }
-}
+/** A weight does not fit the requested float16 range (checked by the shared conversion pipeline). */
+export { Float16RangeError } from '@vasink/runtime';
 
 /** Prompt and images do not agree (image placeholders vs images given, ...). */
 export class Qwen2VlPromptError extends VasinkError {

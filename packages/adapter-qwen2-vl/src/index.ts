@@ -8,7 +8,7 @@ export { QWEN2_VL_IMAGE_DEFAULTS, parseQwen2VlImageSettings } from './preprocess
 export type { Qwen2VlImageSettings } from './preprocessor-config.js';
 export { assertVisionWeights, decoderNaming, detectTensorLayout, visionNaming, visionWeightShapes } from './checkpoint-layout.js';
 export type { Qwen2VlTensorLayout } from './checkpoint-layout.js';
-export { FLOAT16_MAX, assertFloat16Range } from './precision.js';
+export { FLOAT16_MAX, assertFloat16Range } from '@vasink/runtime';
 export { Float16RangeError, Qwen2VlConfigError, Qwen2VlPromptError, UnsupportedArchitectureError } from './errors.js';
 export { VISION_IO, VISION_ROPE_THETA, buildVisionGraph } from './vision-graph.js';
 export type { VisionGraphOptions } from './vision-graph.js';

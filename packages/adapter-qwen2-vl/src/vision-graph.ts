@@ -1,5 +1,5 @@
 import { GraphBuilder, type ModelProto, type Value } from '@vasink/onnx-graph';
-import { type WeightStore, emitApplyRotary, inverseFrequencies } from '@vasink/transformer-graph';
+import { type LinearWeight, type WeightStore, emitApplyRotary, emitLinear, inverseFrequencies } from '@vasink/transformer-graph';
 import type { Qwen2VlVisionConfig } from './qwen2vl-config.js';
 
 /** Names of the vision graph's inputs and output. */
@@ -61,14 +61,9 @@ export async function buildVisionGraph(options: VisionGraphOptions): Promise<Mod
 
   const narrow = (x: Value) => (dtype === 'float32' ? x : g.cast(x, dtype));
   const wide = (x: Value) => (dtype === 'float32' ? x : g.cast(x, 'float32'));
-  // x · Wᵀ + b. onnxruntime's CPU float16 Gemm accumulates in float16 (a 1176-term dot product
-  // comes out 7% low); its float16 MatMul does not, so float16 graphs use MatMul on Wᵀ.
-  const product = (x: Value, w: Value, b?: Value) => {
-    if (dtype === 'float32') return g.op('Gemm', [x, w, b], { transB: 1 }, { dtype });
-    const y = g.matMul(narrow(x), g.transpose(w, [1, 0]));
-    return wide(b ? g.add(y, b) : y);
-  };
-  const linear = async (x: Value, name: string) => product(x, await weights.load(g, `${name}.weight`), await weights.load(g, `${name}.bias`));
+  // The residual stream stays float32: each linear layer runs in the weights' dtype (see emitLinear).
+  const product = (x: Value, w: LinearWeight, b?: Value) => wide(emitLinear(g, narrow(x), w, b, { dtype }));
+  const linear = async (x: Value, name: string) => product(x, await weights.loadLinear(g, `${name}.weight`), await weights.load(g, `${name}.bias`));
   const layerNorm = async (x: Value, name: string) => {
     const w = await weights.load(g, `${name}.weight`, { dtype: 'float32' });
     const b = await weights.load(g, `${name}.bias`, { dtype: 'float32' });
@@ -77,7 +72,7 @@ export async function buildVisionGraph(options: VisionGraphOptions): Promise<Mod
 
   // Patch embedding: Conv3d with stride = kernel on each patch = one dot product per output channel.
   const patchWeight = await weights.load(g, 'patch_embed.proj.weight');
-  let hidden = product(pixels, g.reshape(patchWeight, [e, columns]));
+  let hidden = product(pixels, { kind: 'float', weight: g.reshape(patchWeight, [e, columns]) });
 
   // Shared by all blocks: rotary tables [N, 1, hd] and the segment mask [N, N].
   const tables = g.scope('rotary', () => {

@@ -34,3 +34,10 @@ export class GenerationError extends VasinkError {
     super(message, { code: 'GENERATION_ERROR', details });
   }
 }
+
+/** A weight does not fit the requested float16 range. */
+export class Float16RangeError extends VasinkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(message, { code: 'FLOAT16_OUT_OF_RANGE', details });
+  }
+}

@@ -1,4 +1,7 @@
-export { ChatTemplateError, GenerationError, MissingFileError, SessionCreateError, TokenizerError } from './errors.js';
+export { ChatTemplateError, Float16RangeError, GenerationError, MissingFileError, SessionCreateError, TokenizerError } from './errors.js';
+export { FLOAT16_MAX, assertFloat16Range } from './float16-range.js';
+export { DEFAULT_QUANT_ACCURACY_LEVEL, DEFAULT_QUANT_BLOCK_SIZE, MODEL_WEIGHTS_FILE, ModelDirectoryWriter } from './model-writer.js';
+export type { ManifestContent } from './model-writer.js';
 export {
   CUDA_PROVIDER_LIBRARIES,
   createSession,
