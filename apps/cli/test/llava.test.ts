@@ -116,4 +116,46 @@ describe('vasink with a tiny LLaVA checkpoint', () => {
     const cached = await runCli(['demo', '--cache', join(dir, 'cache'), '--json']);
     expect(JSON.parse(cached.stdout).layers[2].selectedAtPrefill).toBeGreaterThan(0);
   });
+
+  it('convert --quant int4: a quantized model that generates, inspects and finds the sink dims', async () => {
+    const quantized = join(dir, 'model-int4');
+    const convert = await runCli(['convert', join(dir, 'hf'), quantized, '--quant', 'int4', '--block-size', '32']);
+    expect(convert.code, convert.stderr).toBe(0);
+    expect(convert.stderr).toMatch(/float32 \+ int4 weights \(block 32\)/);
+    const manifest = JSON.parse(await readFile(join(quantized, 'manifest.json'), 'utf8'));
+    expect(manifest.quantization).toMatchObject({ scheme: 'int4', bits: 4, blockSize: 32, accuracyLevel: 4, floatTensors: [] });
+    const generated = await runCli(['generate', '--model', quantized, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '4', '--preset', 'hallucination', '--json']);
+    expect(generated.code, generated.stderr).toBe(0);
+    const record = JSON.parse(generated.stdout);
+    expect(record.rows[0].ids.length).toBeGreaterThan(0);
+    expect(record.rows[0].steps).toHaveLength(record.rows[0].ids.length);
+    const sinks = await runCli(['find-sink-dims', '--model', quantized, '--images', SAMPLE, '--json']);
+    expect(sinks.code, sinks.stderr).toBe(0);
+    expect(JSON.parse(sinks.stdout).sinkDims).toContain(planted.sinkDims[0]);
+    const out = join(dir, 'inspect-int4');
+    const inspected = await runCli(['inspect', '--model', quantized, '--image', SAMPLE, '--prompt', 'What is in the image?', '--out', out, '--preset', 'hallucination']);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect((await readdir(out)).length).toBeGreaterThan(2);
+  });
+
+  it('refuses bad quantization flags in one line', async () => {
+    for (const [flags, message] of [
+      [['--quant', 'int3'], /--quant must be int4 or int8, got "int3"/],
+      [['--quant', 'int4', '--block-size', '48'], /--block-size must be a power of two ≥ 16, got 48/],
+      [['--block-size', '64'], /--block-size and --accuracy-level need --quant/],
+      [['--quant', 'int8', '--accuracy-level', '2'], /--accuracy-level must be 0 or 4, got 2/],
+    ] as const) {
+      const result = await runCli(['convert', join(dir, 'hf'), join(dir, 'bad-quant'), ...flags]);
+      expect(result.code, flags.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('the memory preflight refuses, before loading, a context that cannot fit, naming the numbers and the fix', async () => {
+    const result = await runCli(['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--context', '2000000']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/not enough memory for LlavaForConditionalGeneration \(float32\) on CPU: needs about [\d.]+ GiB — weights [\d.]+ GiB \+ KV cache [\d.]+ GiB at 2000000 tokens × 2 rows .* but [\d.]+ GiB is available; .*lower the context \(now 2000000 tokens\)/);
+  });
 });

@@ -50,5 +50,6 @@ describe('inspectModel', () => {
     // w (256 B), e (64 B) and the axes [-1] shared by Unsqueeze and ReduceMean (8 B)
     expect(summary.initializerCount).toBe(3);
     expect(summary.initializerBytes).toBe(256 + 64 + 8);
+    expect(summary.initializerBytesByDtype).toEqual({ float32: 256, float16: 64, int64: 8 });
   });
 });

@@ -34,6 +34,8 @@ export interface ModelSummary {
   readonly initializerBytes: number;
   /** Bytes of initializer data stored in external files. */
   readonly externalBytes: number;
+  /** Initializer bytes per element type (vasink dtype name where one exists, e.g. `float16`, `uint8`). */
+  readonly initializerBytesByDtype: Record<string, number>;
   /** External data file locations referenced, in first-use order. */
   readonly externalFiles: string[];
   readonly metadata: Record<string, string>;
@@ -67,12 +69,15 @@ export function inspectModel(model: ModelProto): ModelSummary {
   let initializerCount = 0;
   let initializerBytes = 0;
   let externalBytes = 0;
+  const initializerBytesByDtype: Record<string, number> = {};
 
   const visit = (graph: GraphProto): void => {
     for (const t of graph.initializer) {
       initializerCount++;
       const bytes = dataBytes(t);
       initializerBytes += bytes;
+      const dtype = onnxDataTypeName(t.dataType);
+      initializerBytesByDtype[dtype] = (initializerBytesByDtype[dtype] ?? 0) + bytes;
       if (t.dataLocation === DataLocation.EXTERNAL) {
         externalBytes += bytes;
         const location = t.externalData?.find((e) => e.key === 'location')?.value;
@@ -102,6 +107,7 @@ export function inspectModel(model: ModelProto): ModelSummary {
     initializerCount,
     initializerBytes,
     externalBytes,
+    initializerBytesByDtype,
     externalFiles,
     metadata: Object.fromEntries(model.metadataProps.map((e) => [e.key, e.value])),
   };

@@ -49,7 +49,9 @@ export type { ModelManifest, WeightQuantization } from './model-manifest.js';
 export { conversationMessages, layoutConversation } from './conversation.js';
 export type { ChatTurn, ConversationLayout } from './conversation.js';
 export type { ConvertOptions, ConvertProgress, QuantOptions, ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
-export { MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
+export { DEFAULT_PREFLIGHT_CONTEXT_TOKENS, MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
+export { InsufficientMemoryError, RUNTIME_OVERHEAD_BYTES, assertMemoryFits, availableMemoryBytes, describeMemoryEstimate, estimateModelMemory } from './memory-preflight.js';
+export type { MemoryEstimate, MemoryEstimateOptions } from './memory-preflight.js';
 export type {
   Inspection,
   LayerInspection,

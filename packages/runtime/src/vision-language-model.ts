@@ -6,6 +6,7 @@ import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { type GenerateOptions, type GenerationEvent, generate } from './generate.js';
 import type { ChatTurn } from './conversation.js';
 import type { ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
+import { assertMemoryFits, estimateModelMemory } from './memory-preflight.js';
 import { type ModelManifest, ModelDirectoryError, readManifest } from './model-manifest.js';
 import { type DecoderPromptRow, type VarStepDiagnostics, createOnnxDecoderStep } from './onnx-decoder-step.js';
 import { type Device, type DeviceRequest, type SessionLogger, createSession } from './session.js';
@@ -26,7 +27,18 @@ export interface LoadVisionLanguageModelOptions {
    * of the decoder weights in memory for tools that inspect anyway.
    */
   decoder?: 'product' | 'diagnostic';
+  /**
+   * The memory preflight run before any session opens (see
+   * `estimateModelMemory`): the longest context one row may reach (default
+   * 2048 tokens) and the rows decoded at once (default 2: `--compare`).
+   * A load that would not fit fails with InsufficientMemoryError naming the
+   * numbers and the fix. `false` skips it.
+   */
+  memory?: { readonly contextTokens?: number; readonly rows?: number } | false;
 }
+
+/** Context the preflight provisions for when the caller does not say: a 576-token image, a long question and a long answer. */
+export const DEFAULT_PREFLIGHT_CONTEXT_TOKENS = 2048;
 
 /** One question about some images, optionally in a conversation. */
 export interface VisionLanguageRequest {
@@ -121,6 +133,18 @@ export class VisionLanguageModel {
     const tokenizer = await loadTokenizer(dir);
     // The decoder decides the device (CUDA or the CPU fallback); the other graphs follow it.
     const decoderFile = options.decoder === 'diagnostic' ? manifest.graphs.decoderDiagnostics : manifest.graphs.decoder;
+    if (options.memory !== false) {
+      // Checked for the CPU unless CUDA was asked for explicitly: 'auto' may fall back to the CPU.
+      const estimate = estimateModelMemory({
+        dir,
+        manifest,
+        graphs: [decoderFile, manifest.graphs.vision, manifest.graphs.embed],
+        device: options.device === 'cuda' ? 'cuda' : 'cpu',
+        contextTokens: options.memory?.contextTokens ?? DEFAULT_PREFLIGHT_CONTEXT_TOKENS,
+        rows: options.memory?.rows ?? 2,
+      });
+      assertMemoryFits(estimate, manifest);
+    }
     const decoder = await openGraph(dir, decoderFile, options.device ?? 'cpu', options);
     const [vision, embed] = await Promise.all([
       openGraph(dir, manifest.graphs.vision, decoder.device, options),

@@ -7,6 +7,7 @@ export const MODEL_FLAGS = {
   device: { type: 'string' },
   threads: { type: 'string' },
   'sink-dims': { type: 'string' },
+  context: { type: 'string' },
 } as const;
 
 export const MODEL_HELP = `model options:
@@ -14,6 +15,9 @@ export const MODEL_HELP = `model options:
   --device <d>                 auto (default: CUDA when its provider is installed, else CPU) | cuda | cpu
   --threads <n>                onnxruntime intra-op threads
   --sink-dims <a,b>            override the model's sink dimensions
+  --context <n>                longest context (prompt + answer) to provision memory for; the load
+                               refuses, naming the numbers, when weights + KV cache + activations
+                               would not fit (default 2048)
 `;
 
 /**
@@ -28,12 +32,14 @@ export async function openModel(
   if (!['auto', 'cuda', 'cpu'].includes(device)) throw new UsageError(`--device must be auto, cuda or cpu, got "${device}"`);
   const threads = numberFlag(values.threads as string | undefined, 'threads', { integer: true, min: 1 });
   const sinkDims = intListFlag(values['sink-dims'] as string | undefined, 'sink-dims');
+  const contextTokens = numberFlag(values.context as string | undefined, 'context', { integer: true, min: 1 });
   return VisionLanguageModel.load(required(values.model as string | undefined, 'model'), {
     families: FAMILIES,
     device: device as DeviceRequest,
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
     ...(sinkDims ? { sinkDims } : {}),
     ...(options.decoder ? { decoder: options.decoder } : {}),
+    ...(contextTokens === undefined ? {} : { memory: { contextTokens } }),
     // 'auto' quietly takes the CPU when CUDA is absent; an explicit --device cuda warns.
     logger: (message, level) => level === 'warn' && process.stderr.write(`vasink: ${message}\n`),
   });
