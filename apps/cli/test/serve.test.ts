@@ -45,4 +45,10 @@ describe('vasink serve', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe('vasink serve: --device must be auto, cuda or cpu, got "tpu"');
   });
+
+  it('refuses at start, in one line and before loading, a model that would not fit in memory', async () => {
+    const result = await runCli(['serve', '--model', model, '--port', '0', '--context', '3000000', '--max-prompt-tokens', '3000000']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/not enough memory for LlavaForConditionalGeneration \(float32\) on CPU: needs about [\d.]+ GiB .* at 3000000 tokens × 1 row .*lower the context/);
+  });
 });

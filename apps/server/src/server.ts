@@ -136,6 +136,8 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
       device: options.device ?? 'auto',
       ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
       ...(options.sinkDims ? { sinkDims: options.sinkDims } : {}),
+      // The preflight provisions what the server admits: `concurrency` rows at the context length, prompts up to the limit.
+      memory: { contextTokens: options.contextLength ?? resolved.contextLength, promptTokens: resolved.limits.maxPromptTokens, rows: resolved.concurrency },
       logger: (message) => notice(message),
     });
   }

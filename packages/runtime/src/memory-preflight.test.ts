@@ -48,7 +48,7 @@ beforeAll(async () => {
   const half = decoder.externalInitializer('half', 'float16', [1000], data.append(createTensor('float16', [1000])));
   const codes = decoder.externalInitializer('codes', 'uint8', [400], data.append(createTensor('uint8', [400])));
   const scales = decoder.externalInitializer('scales', 'float32', [100], data.append(createTensor('float32', [100])));
-  decoder.output(decoder.add(x, decoder.reduceSum(decoder.cast(decoder.concat([decoder.cast(half, 'float32'), decoder.cast(codes, 'float32'), scales], 0), 'float32'), [0], { keepDims: true })), { name: 'y' });
+  decoder.output(decoder.add(x, decoder.reduceSum(decoder.cast(decoder.concat([decoder.cast(half, 'float32'), decoder.cast(codes, 'float32'), scales], 0), 'float32'), [0], true)), { name: 'y' });
   writeModel(decoder.build(), join(dir, 'decoder.onnx'), { externalData: data });
   const vision = new GraphBuilder({ name: 'vision' });
   const v = vision.input('v', 'float32', [256]);

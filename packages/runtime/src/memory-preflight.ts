@@ -19,6 +19,8 @@ export interface MemoryEstimateOptions {
   readonly device: 'cpu' | 'cuda';
   /** Longest context (prompt + answer) one row may reach. */
   readonly contextTokens: number;
+  /** Longest prompt prefilled in one run (default: the whole context). */
+  readonly promptTokens?: number;
   /** Rows decoded at once (e.g. `--compare` runs 2). */
   readonly rows: number;
 }
@@ -74,9 +76,10 @@ export function estimateModelMemory(options: MemoryEstimateOptions): MemoryEstim
   const d = manifest.decoder;
   const activationBytes = manifest.dtype === 'float16' ? 2 : 4;
   const kvCache = 2 * 2 * d.numLayers * d.numKvHeads * d.headDim * contextTokens * rows * activationBytes;
-  // Prefill of the whole context in one run: scores, probabilities and VAR's redistributed copy, float32, one layer at a time.
-  const attention = 3 * rows * d.numHeads * contextTokens * contextTokens * 4;
-  const mlp = 3 * rows * contextTokens * d.intermediateSize * 4;
+  // Prefill of the longest prompt in one run: scores, probabilities and VAR's redistributed copy, float32, one layer at a time.
+  const prompt = Math.min(options.promptTokens ?? contextTokens, contextTokens);
+  const attention = 3 * rows * d.numHeads * prompt * prompt * 4;
+  const mlp = 3 * rows * prompt * d.intermediateSize * 4;
   const activations = attention + mlp;
   const overhead = RUNTIME_OVERHEAD_BYTES;
   return {

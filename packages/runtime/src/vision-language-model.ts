@@ -34,7 +34,7 @@ export interface LoadVisionLanguageModelOptions {
    * A load that would not fit fails with InsufficientMemoryError naming the
    * numbers and the fix. `false` skips it.
    */
-  memory?: { readonly contextTokens?: number; readonly rows?: number } | false;
+  memory?: { readonly contextTokens?: number; readonly promptTokens?: number; readonly rows?: number } | false;
 }
 
 /** Context the preflight provisions for when the caller does not say: a 576-token image, a long question and a long answer. */
@@ -142,6 +142,7 @@ export class VisionLanguageModel {
         device: options.device === 'cuda' ? 'cuda' : 'cpu',
         contextTokens: options.memory?.contextTokens ?? DEFAULT_PREFLIGHT_CONTEXT_TOKENS,
         rows: options.memory?.rows ?? 2,
+        ...(options.memory?.promptTokens === undefined ? {} : { promptTokens: options.memory.promptTokens }),
       });
       assertMemoryFits(estimate, manifest);
     }

@@ -18,6 +18,8 @@ SIGTERM drains: in-flight requests finish, new ones get 503, then exit 0.
   --cors-origin <origin>     allow this browser origin; repeat for several (default: no CORS)
   --image-dir <dir>          allow file:// image URLs under this directory (default: refused)
   --concurrency <n>          requests generating at once (default 1)
+  --context <n>              context length served (default: the model's, else 4096); the
+                             memory preflight provisions concurrency × this context at start
   --max-queue <n>            waiting requests before 429 (default 16)
   --timeout <seconds>        per-request timeout (default 120)
   --var <preset|off>         VAR for requests that give no "var" field (default off)
@@ -43,6 +45,7 @@ export async function runServe(args: string[]): Promise<number> {
       'cors-origin': { type: 'string', multiple: true },
       'image-dir': { type: 'string' },
       concurrency: { type: 'string' },
+      context: { type: 'string' },
       'max-queue': { type: 'string' },
       timeout: { type: 'string' },
       var: { type: 'string' },
@@ -85,6 +88,7 @@ export async function runServe(args: string[]): Promise<number> {
     ...(values['cors-origin'] ? { corsOrigins: values['cors-origin'] } : {}),
     ...(values['image-dir'] ? { imageDir: values['image-dir'] } : {}),
     ...(int('concurrency') ? { concurrency: int('concurrency') } : {}),
+    ...(int('context') ? { contextLength: int('context') } : {}),
     ...(int('max-queue', 0) !== undefined ? { maxQueue: int('max-queue', 0) } : {}),
     ...(timeout ? { requestTimeoutMs: timeout * 1000 } : {}),
     defaultVar,
