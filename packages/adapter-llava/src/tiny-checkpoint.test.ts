@@ -194,8 +194,9 @@ describe('writeTinyLlavaCheckpoint → convert → VisionLanguageModel', () => {
       [DECODER_IO.varSinkDims]: new Tensor('int64', BigInt64Array.from(tiny.sinkDims, BigInt), [2]),
     };
     for (let l = 0; l < L; l++) {
-      feeds[DECODER_IO.pastKey(l)] = new Tensor('float32', new Float32Array(0), [1, text.numKvHeads, 0, text.headDim]);
-      feeds[DECODER_IO.pastValue(l)] = new Tensor('float32', new Float32Array(0), [1, text.numKvHeads, 0, text.headDim]);
+      for (const name of [DECODER_IO.pastKey(l), DECODER_IO.pastValue(l), DECODER_IO.recentKey(l), DECODER_IO.recentValue(l)]) {
+        feeds[name] = new Tensor('float32', new Float32Array(0), [1, text.numKvHeads, 0, text.headDim]);
+      }
     }
     const out = await (await model.diagnosticSession()).run(feeds);
     const onnx = (name: string) => fromOrtTensor(out[name] as never);

@@ -52,9 +52,9 @@ describe('createOnnxDecoderStep', () => {
     await Promise.all([decoder.release(), baseline.release(), embedSession.release()]);
   });
 
-  const run = (prompts: DecoderPromptRow[], session = decoder, maxNewTokens = 6) =>
+  const run = (prompts: DecoderPromptRow[], session = decoder, maxNewTokens = 6, kvMergeTokens?: number) =>
     collect(
-      generate(createOnnxDecoderStep({ decoder: session, config, embed, prompts, sinkDims: SINK_DIMS }), {
+      generate(createOnnxDecoderStep({ decoder: session, config, embed, prompts, sinkDims: SINK_DIMS, ...(kvMergeTokens ? { kvMergeTokens } : {}) }), {
         tokenizer,
         maxNewTokens,
         eosTokenIds: [],
@@ -69,6 +69,19 @@ describe('createOnnxDecoderStep', () => {
       expect(batched[row]!.ids, `row ${row}`).toEqual(alone!.ids);
       batched[row]!.logProbs.forEach((lp, i) => expect(lp).toBeCloseTo(alone!.logProbs[i]!, 4));
     }
+  });
+
+  it('the two-block KV cache gives the same tokens and log-probs whenever the recent block is merged (every step, every 3, never)', async () => {
+    const prompts = [prompt(1, 14, 2, 8, true), prompt(3, 12, 3, 6, false)];
+    const never = await run(prompts, decoder, 10, 1000);
+    for (const mergeTokens of [1, 3]) {
+      const merged = await run(prompts, decoder, 10, mergeTokens);
+      merged.forEach((r, row) => {
+        expect(r.ids, `merge every ${mergeTokens}, row ${row}`).toEqual(never[row]!.ids);
+        r.logProbs.forEach((lp, i) => expect(lp).toBeCloseTo(never[row]!.logProbs[i]!, 5));
+      });
+    }
+    expect(() => createOnnxDecoderStep({ decoder, config, embed, prompts, sinkDims: SINK_DIMS, kvMergeTokens: 0 })).toThrow(/kvMergeTokens must be a positive integer/);
   });
 
   it('VAR changes the generation of a VAR row and reports sinks, selected heads and moved mass', async () => {

@@ -1,5 +1,5 @@
 import { assertSinkDims } from '@vasink/sink-detect';
-import { InvalidArgumentError, createTensor, float32ArrayToFloat16 } from '@vasink/tensor';
+import { InvalidArgumentError, concatTensors, createTensor, float32ArrayToFloat16, fromOrtTensor, toOrtTensor } from '@vasink/tensor';
 import { DECODER_IO, type DecoderConfig } from '@vasink/transformer-graph';
 import { DEFAULT_VAR_PRESET, VAR_PRESETS, type VarConfig, eligibleQueries, varLayerMask, varParamsRow } from '@vasink/var';
 import type * as ort from 'onnxruntime-node';
@@ -35,6 +35,13 @@ export interface VarStepDiagnostics {
   padding?: readonly number[];
 }
 
+/**
+ * Tokens the recent KV block may hold before the runtime appends it to the
+ * bulk — the one full copy of the cache, once per this many decode steps
+ * (the graph reads the bulk in place and copies only the recent block).
+ */
+export const KV_MERGE_TOKENS = 64;
+
 export interface OnnxDecoderStepOptions {
   /** A session over a decoder graph of `@vasink/transformer-graph`. */
   decoder: ort.InferenceSession;
@@ -49,6 +56,8 @@ export interface OnnxDecoderStepOptions {
   sinkStartLayer?: number;
   /** Attach every raw output of each run to the diagnostics (inspection tools). */
   rawOutputs?: boolean;
+  /** Append the recent KV block to the bulk once it holds this many tokens (default {@link KV_MERGE_TOKENS}). */
+  kvMergeTokens?: number;
 }
 
 /**
@@ -95,6 +104,12 @@ export function createOnnxDecoderStep(options: OnnxDecoderStepOptions): DecoderS
   const nextPosition = prompts.map((p, row) => p.nextPosition ?? (lengths[row] as number));
   const lastIds = new Array<number>(batch).fill(0);
   let cache: Record<string, ort.Tensor> = {};
+  // The two-block KV cache of the var/baseline graphs (see buildDecoderGraph); the fused graph has one block.
+  const twoBlocks = decoder.inputNames.includes(DECODER_IO.recentKey(0));
+  const mergeTokens = options.kvMergeTokens ?? KV_MERGE_TOKENS;
+  if (!Number.isInteger(mergeTokens) || mergeTokens < 1) throw new InvalidArgumentError(`kvMergeTokens must be a positive integer, got ${String(mergeTokens)}`);
+  let bulk: { key: ort.Tensor; value: ort.Tensor }[] | undefined;
+  let recent: { key: ort.Tensor; value: ort.Tensor }[] | undefined;
   const params = new Float32Array(batch * 4);
   const layers = new Uint8Array(batch * L);
   // A VAR-off row still detects sinks (for diagnostics) with the default preset's τ; its layers stay off.
@@ -126,13 +141,28 @@ export function createOnnxDecoderStep(options: OnnxDecoderStepOptions): DecoderS
         [DECODER_IO.varSinkDims]: new Tensor('int64', BigInt64Array.from(sinkDims, BigInt), [sinkDims.length]),
       });
     }
+    const empty = floatTensor(new Float32Array(0), [batch, config.numKvHeads, 0, config.headDim]);
     for (let l = 0; l < L; l++) {
-      const empty = () => floatTensor(new Float32Array(0), [batch, config.numKvHeads, 0, config.headDim]);
-      feeds[DECODER_IO.pastKey(l)] = cache[DECODER_IO.presentKey(l)] ?? empty();
-      feeds[DECODER_IO.pastValue(l)] = cache[DECODER_IO.presentValue(l)] ?? empty();
+      feeds[DECODER_IO.pastKey(l)] = bulk?.[l]?.key ?? empty;
+      feeds[DECODER_IO.pastValue(l)] = bulk?.[l]?.value ?? empty;
+      if (!twoBlocks) continue;
+      feeds[DECODER_IO.recentKey(l)] = recent?.[l]?.key ?? empty;
+      feeds[DECODER_IO.recentValue(l)] = recent?.[l]?.value ?? empty;
     }
     const out = await decoder.run(feeds);
     cache = out;
+    const present = Array.from({ length: L }, (_, l) => ({ key: out[DECODER_IO.presentKey(l)]!, value: out[DECODER_IO.presentValue(l)]! }));
+    if (!twoBlocks) bulk = present;
+    else if ((present[0]?.key.dims[2] ?? 0) < mergeTokens) recent = present;
+    else {
+      bulk = present.map((p, l) => {
+        const settled = bulk?.[l];
+        if (!settled || settled.key.dims[2] === 0) return p; // the prefill: the prompt's block becomes the bulk, no copy
+        const join = (a: ort.Tensor, b: ort.Tensor) => toOrtTensor(concatTensors([fromOrtTensor(a), fromOrtTensor(b)], 2)) as ort.Tensor;
+        return { key: join(settled.key, p.key), value: join(settled.value, p.value) };
+      });
+      recent = undefined;
+    }
     const logits = out[DECODER_IO.logits]!.data as Float32Array;
     const vocab = config.vocabSize;
     const rows = Array.from({ length: batch }, (_, b) => logits.slice(b * vocab, (b + 1) * vocab));
@@ -218,6 +248,8 @@ export function createOnnxDecoderStep(options: OnnxDecoderStepOptions): DecoderS
     },
     dispose() {
       cache = {};
+      bulk = undefined;
+      recent = undefined;
     },
   };
 

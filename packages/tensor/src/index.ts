@@ -1,3 +1,4 @@
+export { concatTensors } from './concat.js';
 export { DATA_TYPES, bytesPerElement, isDataType, typedArrayConstructor } from './dtype.js';
 export type { DataType, DataTypeMap } from './dtype.js';
 export { DTypeError, InvalidArgumentError, ShapeError, VasinkError } from './errors.js';

@@ -161,6 +161,9 @@ try {
       [DECODER_IO.varSinkDims]: tensor('int64', BigInt64Array.from(SINK_DIMS, BigInt), [SINK_DIMS.length]),
     });
     let out;
+    let bulk;
+    let recent;
+    const twoBlocks = session.inputNames.includes(DECODER_IO.recentKey(0));
     let total = tokens;
     let image = imageMask;
     return {
@@ -173,6 +176,9 @@ try {
         for (let l = 0; l < L; l++) {
           feeds[DECODER_IO.pastKey(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
           feeds[DECODER_IO.pastValue(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
+          if (!twoBlocks) continue;
+          feeds[DECODER_IO.recentKey(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
+          feeds[DECODER_IO.recentValue(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
         }
         const query = new Uint8Array(tokens).map((_, tok) => (tok >= imageStart + imageTokens ? 1 : 0));
         if (hasVar) Object.assign(feeds, { [DECODER_IO.pastSinkFlags]: tensor('uint8', new Uint8Array(0), [L, 1, 0]) }, varFeeds(true, imageMask, query));
@@ -181,6 +187,9 @@ try {
         const start = performance.now();
         out = await session.run(feeds);
         const ms = performance.now() - start;
+        // The two-block cache: the prompt's block becomes the bulk; decode steps grow the recent block (no merge within a bench run).
+        bulk = Array.from({ length: L }, (_, l) => ({ key: out[DECODER_IO.presentKey(l)], value: out[DECODER_IO.presentValue(l)] }));
+        recent = Array.from({ length: L }, () => ({ key: tensor('float32', new Float32Array(0), [1, kv, 0, hd]), value: tensor('float32', new Float32Array(0), [1, kv, 0, hd]) }));
         const sinks = hasVar ? out[DECODER_IO.presentSinkFlags].data.reduce((x, y) => x + y, 0) / L : 0;
         return { ms, sinks };
       },
@@ -197,13 +206,22 @@ try {
           [DECODER_IO.positionIds]: tensor('int64', BigInt64Array.of(BigInt(total - 1)), [1, 1]),
         };
         for (let l = 0; l < L; l++) {
-          f[DECODER_IO.pastKey(l)] = out[DECODER_IO.presentKey(l)];
-          f[DECODER_IO.pastValue(l)] = out[DECODER_IO.presentValue(l)];
+          if (!twoBlocks) {
+            f[DECODER_IO.pastKey(l)] = out[DECODER_IO.presentKey(l)];
+            f[DECODER_IO.pastValue(l)] = out[DECODER_IO.presentValue(l)];
+            continue;
+          }
+          f[DECODER_IO.pastKey(l)] = bulk[l].key;
+          f[DECODER_IO.pastValue(l)] = bulk[l].value;
+          f[DECODER_IO.recentKey(l)] = recent[l].key;
+          f[DECODER_IO.recentValue(l)] = recent[l].value;
         }
         if (hasVar) Object.assign(f, { [DECODER_IO.pastSinkFlags]: out[DECODER_IO.presentSinkFlags] }, varFeeds(false, image, Uint8Array.of(1)));
         const start = performance.now();
         out = await session.run(f);
-        return performance.now() - start;
+        const ms = performance.now() - start;
+        if (twoBlocks) recent = Array.from({ length: L }, (_, l) => ({ key: out[DECODER_IO.presentKey(l)], value: out[DECODER_IO.presentValue(l)] }));
+        return ms;
       },
     };
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Float32Tensor, type TypedTensor, type Uint8Tensor, createTensor } from '@vasink/tensor';
+import { type Float32Tensor, type TypedTensor, type Uint8Tensor, concatTensors, createTensor } from '@vasink/tensor';
 import { type ModelRunner, createModelRunner } from '@vasink/test-utils';
 import { VAR_PRESETS, type VarConfig, eligibleQueries, varLayerMask, varParamsRow } from '@vasink/var';
 import type { DecoderConfig } from './decoder-config.js';
@@ -45,6 +45,10 @@ async function runBoth(options: {
   steps: number;
   mrope?: boolean;
   diagnostics?: boolean;
+  /** Merge the recent cache block into the bulk once it holds this many tokens (default 2: both paths run). */
+  mergeAt?: number;
+  /** The fused graph: one cache block, full present out. */
+  fused?: boolean;
 }): Promise<StepRecord[]> {
   const { runner, config, weights, prompt, rows, steps } = options;
   const { batch } = prompt;
@@ -56,11 +60,12 @@ async function runBoth(options: {
   let attentionMask = Array.from(prompt.attentionMask);
   let imageMask = Array.from(prompt.imageMask);
   let positionIds = prompt.positionIds;
-  let onnxPast: { key: TypedTensor; value: TypedTensor }[] = Array.from({ length: L }, () => ({
-    key: createTensor('float32', [batch, kv, 0, hd]),
-    value: createTensor('float32', [batch, kv, 0, hd]),
-  }));
-  let refPast = onnxPast as { key: Float32Tensor; value: Float32Tensor }[];
+  const emptyBlock = () => ({ key: createTensor('float32', [batch, kv, 0, hd]), value: createTensor('float32', [batch, kv, 0, hd]) });
+  // The graph's two-block cache, as the runtime keeps it: the bulk, and the recent block merged into it every `mergeAt` tokens.
+  let onnxPast: { key: TypedTensor; value: TypedTensor }[] = Array.from({ length: L }, emptyBlock);
+  let onnxRecent: { key: TypedTensor; value: TypedTensor }[] = Array.from({ length: L }, emptyBlock);
+  const mergeAt = options.mergeAt ?? 2;
+  let refPast = Array.from({ length: L }, emptyBlock) as { key: Float32Tensor; value: Float32Tensor }[];
   let onnxFlags: Uint8Tensor = createTensor('uint8', [L, batch, 0]);
   let refFlags: Uint8Tensor = onnxFlags;
   const params = createTensor('float32', [batch, 4], new Float32Array(batch * 4));
@@ -91,6 +96,9 @@ async function runBoth(options: {
     onnxPast.forEach((p, l) => {
       feeds[DECODER_IO.pastKey(l)] = p.key;
       feeds[DECODER_IO.pastValue(l)] = p.value;
+      if (options.fused) return;
+      feeds[DECODER_IO.recentKey(l)] = onnxRecent[l]!.key;
+      feeds[DECODER_IO.recentValue(l)] = onnxRecent[l]!.value;
     });
     const sinkDims = [SINK_DIM, 40];
     if (rows) {
@@ -144,7 +152,12 @@ async function runBoth(options: {
     attentionMask = grow(attentionMask, 1n);
     imageMask = grow(imageMask, 0);
     total += 1;
-    onnxPast = Array.from({ length: L }, (_, l) => ({ key: out[DECODER_IO.presentKey(l)]!, value: out[DECODER_IO.presentValue(l)]! }));
+    const present = Array.from({ length: L }, (_, l) => ({ key: out[DECODER_IO.presentKey(l)]!, value: out[DECODER_IO.presentValue(l)]! }));
+    if (options.fused) onnxPast = present;
+    else if ((present[0]!.key.dims[2] as number) >= mergeAt) {
+      onnxPast = onnxPast.map((p, l) => ({ key: concatTensors([p.key, present[l]!.key], 2), value: concatTensors([p.value, present[l]!.value], 2) }));
+      onnxRecent = Array.from({ length: L }, emptyBlock);
+    } else onnxRecent = present;
     refPast = ref.present;
     if (rows) {
       onnxFlags = out[DECODER_IO.presentSinkFlags] as Uint8Tensor;
@@ -203,8 +216,9 @@ describe('decoder graph vs TypeScript reference', () => {
       [DECODER_IO.varSinkDims]: createTensor('int64', [1], [SINK_DIM]),
     };
     for (let l = 0; l < config.numLayers; l++) {
-      feeds[DECODER_IO.pastKey(l)] = createTensor('float32', [2, config.numKvHeads, 0, config.headDim]);
-      feeds[DECODER_IO.pastValue(l)] = createTensor('float32', [2, config.numKvHeads, 0, config.headDim]);
+      for (const name of [DECODER_IO.pastKey(l), DECODER_IO.pastValue(l), DECODER_IO.recentKey(l), DECODER_IO.recentValue(l)]) {
+        feeds[name] = createTensor('float32', [2, config.numKvHeads, 0, config.headDim]);
+      }
     }
     const out = await varRunner.run(feeds);
     const d = config.hiddenSize;
@@ -297,7 +311,7 @@ describe('fused attention variant', () => {
     const fused = await createModelRunner(await buildDecoderGraph({ config, weights: store(), attention: 'fused' }));
     const eager = await createModelRunner(await buildDecoderGraph({ config, weights: store(), attention: 'baseline' }));
     const prompt = tinyPrompt({ config, padding: [0], tokens: 12, imageStart: [2], imageLength: 6 });
-    const a = await runBoth({ runner: fused, config, weights, prompt, rows: undefined, steps: 3 });
+    const a = await runBoth({ runner: fused, config, weights, prompt, rows: undefined, steps: 3, fused: true });
     const b = await runBoth({ runner: eager, config, weights, prompt, rows: undefined, steps: 3 });
     a.forEach((r, i) => {
       expect(r.chosen).toEqual(b[i]!.chosen);

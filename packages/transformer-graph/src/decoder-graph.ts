@@ -38,6 +38,8 @@ export const DECODER_IO = {
   positionIds: 'position_ids',
   pastKey: (layer: number) => `past_key_values.${layer}.key`,
   pastValue: (layer: number) => `past_key_values.${layer}.value`,
+  recentKey: (layer: number) => `recent_key_values.${layer}.key`,
+  recentValue: (layer: number) => `recent_key_values.${layer}.value`,
   pastSinkFlags: 'past_sink_flags',
   varDetect: 'var_detect',
   varImageMask: 'var_image_mask',
@@ -60,6 +62,16 @@ export const DECODER_IO = {
  * Build the decoder graph: one graph for prefill and decode with the KV cache
  * as inputs/outputs, VAR inside (DESIGN §2). Weights stream in one tensor at a
  * time through `weights`.
+ *
+ * The KV cache comes in two blocks per layer (`var` and `baseline` graphs):
+ * `past_key_values` [B, kvH, P, hd], the settled bulk, only read, and
+ * `recent_key_values` [B, kvH, R, hd], the newest tokens. Keys are ordered
+ * past, recent, new (the attention mask spans P + R + Q). The graph outputs
+ * `present` = recent ++ new [B, kvH, R + Q, hd] — never the bulk — and
+ * attends to both blocks without concatenating them, so a decode step copies
+ * no full cache: the caller appends `present` to the bulk every few dozen
+ * tokens (one copy then). The `fused` graph keeps GroupQueryAttention's
+ * one-block cache (`past` in, full `present` out).
  */
 export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<ModelProto> {
   const config = validateDecoderConfig(options.config);
@@ -81,10 +93,17 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
     key: g.input(io.pastKey(l), dtype, ['batch', kvHeads, 'past_tokens', hd]),
     value: g.input(io.pastValue(l), dtype, ['batch', kvHeads, 'past_tokens', hd]),
   }));
+  const recent =
+    mode === 'fused'
+      ? undefined
+      : Array.from({ length: numLayers }, (_, l) => ({
+          key: g.input(io.recentKey(l), dtype, ['batch', kvHeads, 'recent_tokens', hd]),
+          value: g.input(io.recentValue(l), dtype, ['batch', kvHeads, 'recent_tokens', hd]),
+        }));
   let shared: VarShared | undefined;
   let pastSinkFlags: Value | undefined;
   if (mode === 'var') {
-    pastSinkFlags = g.input(io.pastSinkFlags, 'uint8', [numLayers, 'batch', 'past_tokens']);
+    pastSinkFlags = g.input(io.pastSinkFlags, 'uint8', [numLayers, 'batch', 'cached_tokens']);
     shared = emitVarShared(g, {
       detect: g.input(io.varDetect, 'bool', []),
       imageMask: g.input(io.varImageMask, 'uint8', ['batch', 'total_tokens']),
@@ -179,15 +198,17 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
         return g.reshape(output, [-1, heads * hd]);
       }
       const kRot = emitApplyRotary(g, k, tables, hd);
-      const keys = g.concat([(past[l] as { key: Value }).key, kRot], 2);
-      const values = g.concat([(past[l] as { value: Value }).value, v], 2);
-      g.output(keys, { name: io.presentKey(l), dtype, dims: ['batch', kvHeads, 'total_tokens', hd] });
-      g.output(values, { name: io.presentValue(l), dtype, dims: ['batch', kvHeads, 'total_tokens', hd] });
-      // Grouped-query attention without copying K/V: queries [b, kv, g, Q, hd] against keys [b, kv, 1, T, hd].
+      const { key: pastKey, value: pastValue } = past[l] as { key: Value; value: Value };
+      const { key: recentKey, value: recentValue } = (recent as { key: Value; value: Value }[])[l] as { key: Value; value: Value };
+      const keys = g.concat([recentKey, kRot], 2);
+      const values = g.concat([recentValue, v], 2);
+      g.output(keys, { name: io.presentKey(l), dtype, dims: ['batch', kvHeads, 'present_tokens', hd] });
+      g.output(values, { name: io.presentValue(l), dtype, dims: ['batch', kvHeads, 'present_tokens', hd] });
+      // Grouped-query attention without copying K/V: queries [b, kv, g, Q, hd] against keys [b, kv, 1, T, hd],
+      // the bulk and the present block apart (scores are small at decode; the cache is large).
       const grouped = g.reshape(g.mul(qRot, 1 / Math.sqrt(hd)), [0, kvHeads, groups, -1, hd]);
-      const keys5 = g.unsqueeze(keys, [2]);
-      const values5 = g.unsqueeze(values, [2]);
-      let scores = g.reshape(g.matMul(grouped, g.transpose(keys5, [0, 1, 2, 4, 3])), scoresShape);
+      const scoresAgainst = (block: Value) => g.matMul(grouped, g.transpose(g.unsqueeze(block, [2]), [0, 1, 2, 4, 3]));
+      let scores = g.reshape(g.concat([scoresAgainst(pastKey), scoresAgainst(keys)], -1), scoresShape);
       if (dtype !== 'float32') scores = g.cast(scores, 'float32');
       let probs = g.softmax(g.add(scores, maskBias), -1);
       if (shared && pastSinkFlags) {
@@ -217,7 +238,10 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
         }
       }
       if (dtype !== 'float32') probs = g.cast(probs, dtype);
-      const context = g.reshape(g.matMul(g.reshape(probs, groupedScoresShape), values5), [0, heads, -1, hd]);
+      const blockSizes = g.concat([g.shape(pastKey, { start: 2, end: 3 }), g.shape(keys, { start: 2, end: 3 })], 0);
+      const [pastProbs, presentProbs] = g.opMulti('Split', [g.reshape(probs, groupedScoresShape), blockSizes], 2, { axis: 4 }, { dtypes: [dtype, dtype] }) as [Value, Value];
+      const context5 = g.add(g.matMul(pastProbs, g.unsqueeze(pastValue, [2])), g.matMul(presentProbs, g.unsqueeze(values, [2])));
+      const context = g.reshape(context5, [0, heads, -1, hd]);
       return g.reshape(g.transpose(context, [0, 2, 1, 3]), [-1, heads * hd]);
     });
     hidden = g.add(hidden, emitLinear(g, attended, oWeight, undefined, { dtype }));

@@ -25,8 +25,9 @@ function prefillFeeds(config: ReturnType<typeof tinyConfig>, embeds: TypedTensor
     [DECODER_IO.positionIds]: createTensor('int64', [1, tokens], Array.from({ length: tokens }, (_, i) => i)),
   };
   for (let l = 0; l < config.numLayers; l++) {
-    feeds[DECODER_IO.pastKey(l)] = createTensor(embeds.dtype as 'float32', [1, config.numKvHeads, 0, config.headDim]);
-    feeds[DECODER_IO.pastValue(l)] = createTensor(embeds.dtype as 'float32', [1, config.numKvHeads, 0, config.headDim]);
+    for (const name of [DECODER_IO.pastKey(l), DECODER_IO.pastValue(l), DECODER_IO.recentKey(l), DECODER_IO.recentValue(l)]) {
+      feeds[name] = createTensor(embeds.dtype as 'float32', [1, config.numKvHeads, 0, config.headDim]);
+    }
   }
   return feeds;
 }
