@@ -77,6 +77,16 @@ describe('estimateModelMemory', () => {
     expect(cuda.widened).toBe(false);
   });
 
+  it('adds the block sums MatMulNBits keeps beside each block when it repacks int4 weights at accuracy level 4 (CPU)', () => {
+    const quantization = { scheme: 'int4', bits: 4, blockSize: 32, accuracyLevel: 4, quantizedTensors: 1, floatTensors: [] } as const;
+    const plain = estimateModelMemory({ dir, manifest, device: 'cpu', ...options });
+    const level4 = estimateModelMemory({ dir, manifest: { ...manifest, quantization }, device: 'cpu', ...options });
+    // 400 B of codes = 25 blocks of 32 int4 weights → 25 float32 sums.
+    expect(level4.weights - plain.weights).toBe(100);
+    const level0 = estimateModelMemory({ dir, manifest: { ...manifest, quantization: { ...quantization, accuracyLevel: 0 } }, device: 'cpu', ...options });
+    expect(level0.weights).toBe(plain.weights);
+  });
+
   it('counts the KV cache twice (past in, present out) for every row, and the prefill attention for the whole context', () => {
     const e = estimateModelMemory({ dir, manifest, device: 'cpu', ...options });
     // 2 copies × (key + value) × 32 layers × 32 heads × 128 × 1000 tokens × 2 rows × 2 bytes (float16 cache)

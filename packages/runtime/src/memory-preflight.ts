@@ -27,7 +27,7 @@ export interface MemoryEstimateOptions {
 
 /** What a loaded model will hold in host memory, in bytes, by part. */
 export interface MemoryEstimate {
-  /** Weights as onnxruntime holds them on this device (float16 widened to float32 on the CPU). */
+  /** Weights as onnxruntime holds them on this device (float16 widened to float32 on the CPU; int4/int8 blocks repacked with a block sum at accuracy level 4). */
   readonly weights: number;
   /** Weights as stored in the model directory. */
   readonly storedWeights: number;
@@ -64,11 +64,15 @@ export class InsufficientMemoryError extends VasinkError {
  */
 export function estimateModelMemory(options: MemoryEstimateOptions): MemoryEstimate {
   const { manifest, device, contextTokens, rows } = options;
-  const widened = device === 'cpu';
+  const cpu = device === 'cpu';
+  const quant = manifest.quantization;
   const perGraph = options.graphs.map((file) => {
     const byDtype = inspectModel(readModel(join(options.dir, file))).initializerBytesByDtype;
     const stored = Object.values(byDtype).reduce((a, b) => a + b, 0);
-    return { stored, held: stored + (widened ? (byDtype.float16 ?? 0) : 0) };
+    // MatMulNBits at accuracy level 4 repacks its weights on the CPU with a float32 block sum beside each block's scale.
+    const blockSums = cpu && quant?.accuracyLevel === 4 ? ((byDtype.uint8 ?? 0) / ((quant.blockSize * quant.bits) / 8)) * 4 : 0;
+    const widenedBytes = cpu ? (byDtype.float16 ?? 0) : 0;
+    return { stored, held: stored + widenedBytes + blockSums, widenedBytes };
   });
   const storedWeights = perGraph.reduce((a, g) => a + g.stored, 0);
   const heldOnDevice = perGraph.reduce((a, g) => a + g.held, 0);
@@ -92,7 +96,7 @@ export function estimateModelMemory(options: MemoryEstimateOptions): MemoryEstim
     contextTokens,
     rows,
     device,
-    widened: widened && heldOnDevice > storedWeights,
+    widened: perGraph.some((g) => g.widenedBytes > 0),
   };
 }
 
