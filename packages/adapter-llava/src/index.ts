@@ -25,5 +25,13 @@ export type { LlavaAdapterSettings } from './convert.js';
 export { createLlavaFamily, llavaAdapterSettings, llavaFamily } from './llava-family.js';
 export type { LlavaFamilyOptions } from './llava-family.js';
 export { TINY_HEAD_ROLE_MASSES, writeTinyLlavaCheckpoint } from './tiny-checkpoint.js';
+export {
+  LLAVA_HF_MAX_SHARD_BYTES,
+  REAL_SHAPE_LLAVA_SIZES,
+  realShapeLlavaConfigJson,
+  realShapeLlavaTensors,
+  writeRealShapeLlavaCheckpoint,
+} from './real-shape-checkpoint.js';
+export type { RealShapeLlavaCheckpoint, RealShapeLlavaCheckpointOptions, RealShapeLlavaSize } from './real-shape-checkpoint.js';
 export type { TinyHeadRole, TinyLlavaCheckpoint, TinyLlavaCheckpointOptions } from './tiny-checkpoint.js';
 export { LLAVA_HF_CHAT_TEMPLATE } from './tokenizer-fixture.js';

@@ -124,7 +124,7 @@ function originalConfig(options: WriteLlavaCheckpointOptions): Json {
 }
 
 /** CLIPImageProcessor settings; `legacy` writes the int sizes of openai/clip-vit-large-patch14-336. */
-function preprocessorJson(size: number, legacy: boolean): Json {
+export function preprocessorJson(size: number, legacy: boolean): Json {
   return {
     crop_size: legacy ? size : { height: size, width: size },
     do_center_crop: true,

@@ -21,5 +21,13 @@ export type { RopeIndex, RopeIndexOptions } from './rope-index.js';
 export { prepareQwen2VlImages, preprocessOptions } from './prepare-images.js';
 export type { Qwen2VlImagesExtra } from './prepare-images.js';
 export { QWEN2_VL_PROMPT_TOKENS, prepareQwen2VlPrompt, qwen2vlChatPrompt } from './prompt.js';
+export {
+  QWEN2_VL_MAX_SHARD_BYTES,
+  REAL_SHAPE_QWEN2_VL_SIZES,
+  realShapeQwen2VlConfigJson,
+  realShapeQwen2VlTensors,
+  writeRealShapeQwen2VlCheckpoint,
+} from './real-shape-checkpoint.js';
+export type { RealShapeQwen2VlCheckpoint, RealShapeQwen2VlCheckpointOptions, RealShapeQwen2VlSize } from './real-shape-checkpoint.js';
 export { QWEN2_VL_CHAT_TEMPLATE, TINY_QWEN2_VL_SPECS, tinyQwen2VlTestImage, writeTinyQwen2VlCheckpoint } from './tiny-checkpoint.js';
 export type { TinyQwen2VlCheckpoint, TinyQwen2VlCheckpointOptions, TinyQwen2VlSpec } from './tiny-checkpoint.js';

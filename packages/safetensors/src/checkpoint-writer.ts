@@ -43,6 +43,8 @@ export interface ShardedCheckpointLayout {
 export interface ShardedCheckpointWriter extends ShardedCheckpointLayout {
   /** Write one declared tensor into its shard. */
   write(name: string, tensor: TypedTensor): Promise<void>;
+  /** Write one declared tensor into its shard from consecutive pieces of its bytes (see `SafetensorsWriter.writeChunks`). */
+  writeChunks(name: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void>;
   /** Finish every shard, then write the index and remove stale shards of an earlier write. */
   close(): Promise<ShardedCheckpointLayout>;
   /** Drop everything written so far; existing files stay as they were. */
@@ -136,6 +138,11 @@ export async function createShardedCheckpointWriter(
       const writer = writers[shardOf.get(name) ?? -1];
       if (!writer) throw tensorError('tensor-not-found', dir, name, 'tensor was not declared when the writer was created');
       await writer.write(name, tensor);
+    },
+    async writeChunks(name, chunks) {
+      const writer = writers[shardOf.get(name) ?? -1];
+      if (!writer) throw tensorError('tensor-not-found', dir, name, 'tensor was not declared when the writer was created');
+      await writer.writeChunks(name, chunks);
     },
     async close() {
       try {

@@ -2,6 +2,10 @@ export { INDEX_FILE_NAME, SINGLE_FILE_NAME, openCheckpoint } from './checkpoint.
 export type { Checkpoint, CheckpointTensorInfo } from './checkpoint.js';
 export { createShardedCheckpointWriter, planShards, shardFileName, writeShardedCheckpoint } from './checkpoint-writer.js';
 export type { ShardedCheckpointLayout, ShardedCheckpointOptions, ShardedCheckpointWriter } from './checkpoint-writer.js';
+export { writeGeneratedCheckpoint } from './generated-checkpoint.js';
+export { randomTensor } from './random-tensor.js';
+export type { RandomTensorOptions } from './random-tensor.js';
+export type { CheckpointWriteProgress, GeneratedCheckpointOptions, GeneratedTensor, TensorBlock } from './generated-checkpoint.js';
 export { SAFETENSORS_DTYPES, isSafetensorsDType, readDataType, safetensorsDTypeBits, toSafetensorsDType } from './dtype.js';
 export type { SafetensorsDType } from './dtype.js';
 export { SafetensorsError } from './errors.js';

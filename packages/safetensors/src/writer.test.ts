@@ -111,4 +111,62 @@ describe('streaming writer', () => {
     expect(after.names()).toEqual(['new']);
     await after.close();
   });
+
+  it('writes a tensor from chunks (sync or async, one buffer reused every other chunk) with the bytes of a whole write', async () => {
+    const values = Float32Array.from({ length: 12 }, (_, i) => i * 0.5);
+    const whole = join(dir, 'whole-chunks.safetensors');
+    await writeSafetensors(whole, { a: createTensor('float32', [4, 3], values), b: createTensor('float32', [2], [1, 2]) });
+    const specs = [
+      { name: 'a', dtype: 'float32', shape: [4, 3] },
+      { name: 'b', dtype: 'float32', shape: [2] },
+    ] as const;
+    const chunked = join(dir, 'chunked.safetensors');
+    const writer = await createSafetensorsWriter(chunked, specs);
+    const buffers = [new Float32Array(3), new Float32Array(3)];
+    function* rows(): Generator<Uint8Array> {
+      for (let r = 0; r < 4; r++) {
+        const buffer = buffers[r % 2] as Float32Array;
+        buffer.set(values.subarray(r * 3, r * 3 + 3));
+        yield new Uint8Array(buffer.buffer);
+      }
+    }
+    await writer.writeChunks('a', rows());
+    async function* asyncPieces(): AsyncGenerator<Uint8Array> {
+      const bytes = new Uint8Array(new Float32Array([1, 2]).buffer);
+      yield bytes.subarray(0, 3);
+      yield bytes.subarray(3);
+    }
+    await writer.writeChunks('b', asyncPieces());
+    await writer.close();
+    expect(await readFile(chunked)).toEqual(await readFile(whole));
+  });
+
+  it('refuses chunks that do not add up to the tensor, and a tensor written twice', async () => {
+    const path = join(dir, 'bad-chunks.safetensors');
+    const writer = await createSafetensorsWriter(path, [{ name: 'a', dtype: 'float16', shape: [4] }]);
+    const short = await rejection(writer.writeChunks('a', [new Uint8Array(6)]));
+    expect(short.reason).toBe('invalid-tensor');
+    expect(short.message).toMatch(/chunks hold 6 bytes, its dtype and dims need 8/);
+    const long = await rejection(writer.writeChunks('a', [new Uint8Array(6), new Uint8Array(4)]));
+    expect(long.message).toMatch(/chunks hold more than the 8 bytes/);
+    await writer.writeChunks('a', [new Uint8Array(8)]);
+    expect((await rejection(writer.writeChunks('a', [new Uint8Array(8)]))).reason).toBe('duplicate-tensor');
+    expect((await rejection(writer.writeChunks('nope', []))).reason).toBe('tensor-not-found');
+    await writer.close();
+    const file = await openSafetensors(path);
+    expect(file.names()).toEqual(['a']);
+    await file.close();
+  });
+
+  it('passes a failing producer through and keeps its tensor unwritten', async () => {
+    const path = join(dir, 'failing-producer.safetensors');
+    const writer = await createSafetensorsWriter(path, [{ name: 'a', dtype: 'uint8', shape: [4] }]);
+    function* failing(): Generator<Uint8Array> {
+      yield new Uint8Array(2);
+      throw new Error('generator broke');
+    }
+    await expect(writer.writeChunks('a', failing())).rejects.toThrow('generator broke');
+    expect((await rejection(writer.close())).reason).toBe('incomplete-write');
+    expect(await readdir(dir)).not.toContain('failing-producer.safetensors');
+  });
 });

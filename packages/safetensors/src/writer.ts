@@ -38,6 +38,14 @@ export interface SafetensorsWriter {
   readonly header: SafetensorsHeader;
   /** Write one declared tensor; its dtype and dims must equal its spec. */
   write(name: string, tensor: TypedTensor): Promise<void>;
+  /**
+   * Write one declared tensor from consecutive pieces of its data (raw
+   * little-endian bytes, in order), so that a caller never holds the whole
+   * tensor. Writing a piece overlaps producing the next one: a producer may
+   * reuse a buffer for every other piece, not for consecutive ones. The bytes
+   * must add up to the tensor's size exactly.
+   */
+  writeChunks(name: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void>;
   /** Check every tensor was written, then move the file into place. */
   close(): Promise<void>;
   /** Drop the temporary file; `path` is left untouched. */
@@ -107,6 +115,8 @@ class TemporaryFileWriter implements SafetensorsWriter {
   readonly #specs: Map<string, TensorSpec>;
   readonly #infos: Map<string, SafetensorsTensorInfo>;
   readonly #written = new Set<string>();
+  /** Tensors whose chunks are being written. */
+  readonly #inProgress = new Set<string>();
 
   constructor(path: string, temporary: string, handle: FileHandle, header: SafetensorsHeader, specs: readonly TensorSpec[]) {
     this.path = path;
@@ -118,11 +128,7 @@ class TemporaryFileWriter implements SafetensorsWriter {
   }
 
   async write(name: string, tensor: TypedTensor): Promise<void> {
-    const handle = this.#handle;
-    if (!handle) throw tensorError('closed', this.path, name, 'writer is closed');
-    const spec = this.#specs.get(name);
-    if (!spec) throw tensorError('tensor-not-found', this.path, name, 'tensor was not declared when the writer was created');
-    if (this.#written.has(name)) throw tensorError('duplicate-tensor', this.path, name, 'tensor was already written');
+    const { handle, spec } = this.#begin(name);
     if (tensor.dtype !== spec.dtype || !sameDims(tensor.dims, spec.shape)) {
       throw tensorError(
         'invalid-tensor',
@@ -138,6 +144,46 @@ class TemporaryFileWriter implements SafetensorsWriter {
     }
     this.#written.add(name);
     await writeFully(handle, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.byteOffset);
+  }
+
+  async writeChunks(name: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
+    const { handle } = this.#begin(name);
+    const info = this.#infos.get(name);
+    if (!info) throw tensorError('tensor-not-found', this.path, name, 'tensor was not declared when the writer was created');
+    this.#inProgress.add(name);
+    let done = 0;
+    let pending: Promise<void> | undefined;
+    try {
+      for await (const chunk of chunks) {
+        if (done + chunk.byteLength > info.byteLength) {
+          throw tensorError('invalid-tensor', this.path, name, `chunks hold more than the ${info.byteLength} bytes its dtype and dims need`);
+        }
+        // The previous piece is written while this one was produced; wait for it before starting the next write.
+        await pending;
+        pending = writeFully(handle, chunk, info.byteOffset + done);
+        done += chunk.byteLength;
+      }
+      await pending;
+      pending = undefined;
+      if (done !== info.byteLength) {
+        throw tensorError('invalid-tensor', this.path, name, `chunks hold ${done} bytes, its dtype and dims need ${info.byteLength}`);
+      }
+      this.#written.add(name);
+    } finally {
+      // A failed producer must not leave a write running into a file that is being aborted.
+      await pending?.catch(() => undefined);
+      this.#inProgress.delete(name);
+    }
+  }
+
+  /** Checks shared by both write paths: open, declared, not written yet. */
+  #begin(name: string): { handle: FileHandle; spec: TensorSpec } {
+    const handle = this.#handle;
+    if (!handle) throw tensorError('closed', this.path, name, 'writer is closed');
+    const spec = this.#specs.get(name);
+    if (!spec) throw tensorError('tensor-not-found', this.path, name, 'tensor was not declared when the writer was created');
+    if (this.#written.has(name) || this.#inProgress.has(name)) throw tensorError('duplicate-tensor', this.path, name, 'tensor was already written');
+    return { handle, spec };
   }
 
   async close(): Promise<void> {
