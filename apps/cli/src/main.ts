@@ -1,4 +1,5 @@
 import { VasinkError } from '@vasink/tensor';
+import { runBench } from './commands/bench.js';
 import { runConvert } from './commands/convert.js';
 import { runDemo } from './commands/demo.js';
 import { runEval } from './commands/eval.js';
@@ -16,12 +17,15 @@ usage: vasink <command> [options]      (vasink <command> --help for its options)
 commands:
   demo              the built-in default: tiny checkpoint (cached) → convert → answer about
                     the bundled sample image without and with VAR → show what VAR did
-  fixture           write a tiny random checkpoint (llava | qwen2-vl) in the Hugging Face layout
+  fixture           write a random checkpoint (llava | qwen2-vl) in the Hugging Face layout:
+                    tiny crafted ones, or the released models' exact shapes (--size 7b, 2b, …)
   convert           convert a Hugging Face checkpoint into a vasink model directory
   generate          answer a question about images, with or without VAR (--compare: both)
   inspect           write a report and pictures of sinks, heads and attention (base vs VAR)
   find-sink-dims    propose the sink dimensions of a model from its hidden states
   eval              run and score a benchmark, resumable and shardable (base, VAR or both)
+  bench             measure load, vision, prefill and decode speed (VAR off vs on), memory
+                    and the decode floor of a converted model on this machine
   serve             OpenAI-compatible HTTP server with per-request VAR and a playground page
   help              show this text
 `;
@@ -34,6 +38,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   inspect: runInspect,
   'find-sink-dims': runFindSinkDims,
   eval: runEval,
+  bench: runBench,
   serve: runServe,
 };
 

@@ -15,7 +15,7 @@ describe('vasink usage and errors', () => {
   it('prints help for the tool and for every command', async () => {
     const top = await runCli(['--help']);
     expect(top.code).toBe(0);
-    for (const command of ['demo', 'fixture', 'convert', 'generate', 'inspect', 'find-sink-dims', 'eval', 'serve']) {
+    for (const command of ['demo', 'fixture', 'convert', 'generate', 'inspect', 'find-sink-dims', 'eval', 'bench', 'serve']) {
       expect(top.stdout).toContain(command);
       const sub = await runCli([command, '--help']);
       expect(sub.code, command).toBe(0);
@@ -34,6 +34,11 @@ describe('vasink usage and errors', () => {
       [['generate', '--model', dir, '--prompt', 'hi', '--image', join(dir, 'broken.png'), '--preset', 'turbo'], 1, /unknown VAR preset "turbo"/],
       [['convert', dir, join(dir, 'out')], 2, /has no config.json/],
       [['fixture', 'gpt', join(dir, 'x')], 2, /unknown model family "gpt"/],
+      [['fixture', 'llava', join(dir, 'x'), '--size', '2b'], 2, /--size must be tiny, bench, 7b or 13b for llava, got "2b"/],
+      [['fixture', 'qwen2-vl', join(dir, 'x'), '--size', '13b'], 2, /--size must be tiny, bench, 2b or 7b for qwen2-vl, got "13b"/],
+      [['fixture', 'llava', join(dir, 'x'), '--layers', '2'], 2, /--layers applies to the real-shape sizes \(7b, 13b\), not to tiny/],
+      [['fixture', 'llava', join(dir, 'x'), '--size', '7b', '--layers', '0'], 2, /--layers must be an integer ≥ 1, got "0"/],
+      [['fixture', 'qwen2-vl', join(dir, 'x'), '--size', '2b', '--layers', '40'], 1, /layers must be an integer from 1 to 28/],
     ];
     for (const [args, code, message] of cases) {
       const result = await runCli(args);

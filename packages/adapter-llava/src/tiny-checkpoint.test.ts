@@ -123,6 +123,20 @@ describe('writeTinyLlavaCheckpoint → convert → VisionLanguageModel', () => {
     console.info(report.join('\n'));
   });
 
+  it('reprompt reuses the image features: the same question gives the same embeddings with no vision run, another keeps the image rows', async () => {
+    const runs = model.visionRuns;
+    const same = await model.reprompt(prepared, { question: 'What is shown in this picture?' });
+    expect(same.prompt.inputIds).toEqual(prepared.prompt.inputIds);
+    expect(same.embeds).toEqual(prepared.embeds);
+    expect(same.visionMs).toBe(0);
+    const longer = await model.reprompt(prepared, { question: 'Look closely. What is shown in this picture?' });
+    expect(model.visionRuns).toBe(runs);
+    expect(longer.prompt.inputIds.length).toBeGreaterThan(prepared.prompt.inputIds.length);
+    const d = manifest.decoder.hiddenSize;
+    const rows = (p: PreparedRequest) => [...p.prompt.imageMask.entries()].filter(([, m]) => m).map(([t]) => Array.from(p.embeds.subarray(t * d, (t + 1) * d)));
+    expect(rows(longer)).toEqual(rows(prepared));
+  });
+
   it('changes the logits with VAR, and greedy output is the same across runs', async () => {
     const first = await generateRows([{}, { var: hallucination }]);
     const second = await generateRows([{}, { var: hallucination }]);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { qwenTokenizer } from './__fixtures__/tokenizers.js';
 import type { DecodeInput, DecoderStep, StepOutput } from './decoder-step.js';
@@ -107,6 +107,24 @@ describe('generate', () => {
     ]);
   });
 
+  it('times each decoder call: the prefill for step 0, one decode call per later step, shared by its rows', async () => {
+    // A fake clock that the step advances: prefill 100 ms, decode call k 10 + k ms.
+    let clock = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    try {
+      const step = new BigramStep([[1], [7, 7, 6], [8]]);
+      const prefill = step.prefill.bind(step);
+      step.prefill = async () => ((clock += 100), prefill());
+      step.onDecode = () => (clock += 10 + step.decodeCalls.length);
+      const all = await events(generate(step, { ...base, maxNewTokens: 6 }));
+      for (const event of all) if (event.kind === 'token') expect(event.stepMs).toBe(event.step === 0 ? 100 : 10 + event.step);
+      const results = await collect(generate(new BigramStep([[1], [7, 7, 6], [8]]), { ...base, maxNewTokens: 6 }));
+      for (const result of results) expect(result.stepMs).toHaveLength(result.ids.length);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
   it('flushes held-back text when the row ends on length', async () => {
     const results = await collect(generate(new BigramStep([[8]]), { ...base, maxNewTokens: 2 }));
     expect(results[0]).toMatchObject({ ids: [9, 4], text: 'z E', finishReason: 'length' });
@@ -131,7 +149,9 @@ describe('generate', () => {
     const prompts = [[1], [6], [3]];
     const first = await collect(generate(new BigramStep(prompts, 1), options));
     const again = await collect(generate(new BigramStep(prompts, 1), options));
-    expect(again).toEqual(first);
+    // Everything but the wall-clock step times.
+    const untimed = (results: typeof first) => results.map(({ stepMs: _, ...rest }) => rest);
+    expect(untimed(again)).toEqual(untimed(first));
     for (const [row, prompt] of prompts.entries()) {
       const [alone] = await collect(generate(new BigramStep([prompt], 1), options));
       expect(alone!.ids).toEqual(first[row]!.ids);

@@ -40,6 +40,12 @@ export interface TokenEvent<TDiagnostics = unknown> {
   logProb: number;
   /** Highest raw logits of this step, most likely first. */
   topLogits: TopLogit[];
+  /**
+   * Wall-clock ms of the decoder call whose logits chose this token: the
+   * prefill for step 0, else one decode step (embedding the previous tokens
+   * included). Shared by the events of every row of that step.
+   */
+  stepMs: number;
   /** Set on the row's last token. */
   done?: Exclude<FinishReason, 'abort'>;
   /** The step's diagnostics, shared by the events of every row of that step. */
@@ -141,7 +147,9 @@ async function* generationLoop<TDiagnostics>(step: DecoderStep<TDiagnostics>, op
   }
 
   if (signal?.aborted) return yield* abortAll();
+  let started = performance.now();
   let output = await step.prefill(signal === undefined ? {} : { signal });
+  let stepMs = performance.now() - started;
   checkOutput(output, active.map((state) => state.row), 'prefill');
 
   for (;;) {
@@ -174,6 +182,7 @@ async function* generationLoop<TDiagnostics>(step: DecoderStep<TDiagnostics>, op
         text,
         logProb: choice.logProb,
         topLogits: choice.topLogits,
+        stepMs,
       };
       if (done !== undefined) event.done = done;
       if (output.diagnostics !== undefined) event.diagnostics = output.diagnostics;
@@ -190,7 +199,9 @@ async function* generationLoop<TDiagnostics>(step: DecoderStep<TDiagnostics>, op
     if (active.length === 0) return;
     if (signal?.aborted) return yield* abortAll();
     const rows = active.map((state) => state.row);
+    started = performance.now();
     output = await step.decode({ rows, ids, finished, ...(signal === undefined ? {} : { signal }) });
+    stepMs = performance.now() - started;
     checkOutput(output, rows, 'decode');
   }
 }
@@ -206,6 +217,8 @@ export interface GenerationResult<TDiagnostics = unknown> {
   topLogits: TopLogit[][];
   /** Diagnostics of the step that chose each id. */
   diagnostics: (TDiagnostics | undefined)[];
+  /** Wall-clock ms of the decoder call that chose each id: `[0]` the prefill, then one decode step per id. */
+  stepMs: number[];
   finishReason: FinishReason;
 }
 
@@ -220,6 +233,7 @@ export async function collect<TDiagnostics = unknown>(events: AsyncIterable<Gene
       logProbs: [],
       topLogits: [],
       diagnostics: [],
+      stepMs: [],
       finishReason: 'length',
     });
     result.text += event.text;
@@ -228,6 +242,7 @@ export async function collect<TDiagnostics = unknown>(events: AsyncIterable<Gene
       result.logProbs.push(event.logProb);
       result.topLogits.push(event.topLogits);
       result.diagnostics.push(event.diagnostics);
+      result.stepMs.push(event.stepMs);
     }
     if (event.done !== undefined) result.finishReason = event.done;
   }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
-import { inspectModel, readModel } from '@vasink/onnx-graph';
 import { VasinkError } from '@vasink/tensor';
+import { graphWeightBytes, kvCacheBytes } from './decode-floor.js';
 import type { ModelManifest } from './model-manifest.js';
 
 const GiB = 1024 ** 3;
@@ -67,7 +67,7 @@ export function estimateModelMemory(options: MemoryEstimateOptions): MemoryEstim
   const cpu = device === 'cpu';
   const quant = manifest.quantization;
   const perGraph = options.graphs.map((file) => {
-    const byDtype = inspectModel(readModel(join(options.dir, file))).initializerBytesByDtype;
+    const byDtype = graphWeightBytes(join(options.dir, file)).byDtype;
     const stored = Object.values(byDtype).reduce((a, b) => a + b, 0);
     // MatMulNBits at accuracy level 4 repacks its weights on the CPU with a float32 block sum beside each block's scale.
     const blockSums = cpu && quant?.accuracyLevel === 4 ? ((byDtype.uint8 ?? 0) / ((quant.blockSize * quant.bits) / 8)) * 4 : 0;
@@ -78,8 +78,7 @@ export function estimateModelMemory(options: MemoryEstimateOptions): MemoryEstim
   const heldOnDevice = perGraph.reduce((a, g) => a + g.held, 0);
   const weights = device === 'cpu' ? heldOnDevice : Math.max(0, ...perGraph.map((g) => g.stored));
   const d = manifest.decoder;
-  const activationBytes = manifest.dtype === 'float16' ? 2 : 4;
-  const kvCache = 2 * 2 * d.numLayers * d.numKvHeads * d.headDim * contextTokens * rows * activationBytes;
+  const kvCache = 2 * kvCacheBytes(d, manifest.dtype, contextTokens) * rows;
   // Prefill of the longest prompt in one run: scores, probabilities and VAR's redistributed copy, float32, one layer at a time.
   const prompt = Math.min(options.promptTokens ?? contextTokens, contextTokens);
   const attention = 3 * rows * d.numHeads * prompt * prompt * 4;

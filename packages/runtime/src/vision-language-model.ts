@@ -5,6 +5,7 @@ import type { VarConfig } from '@vasink/var';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { type GenerateOptions, type GenerationEvent, generate } from './generate.js';
 import type { ChatTurn } from './conversation.js';
+import type { DecoderStep } from './decoder-step.js';
 import type { ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
 import { assertMemoryFits, estimateModelMemory } from './memory-preflight.js';
 import { type ModelManifest, ModelDirectoryError, readManifest } from './model-manifest.js';
@@ -162,7 +163,30 @@ export class VisionLanguageModel {
   /** Build the prompt and compute the image features (once per request, whatever the rows). */
   async prepare(request: VisionLanguageRequest): Promise<PreparedRequest> {
     const images = await this.family.prepareImages(request.images, this.manifest);
-    const prompt = this.family.preparePrompt({
+    const prompt = this.promptFor(request, images);
+    const started = performance.now();
+    const features = request.images.length > 0 ? await this.runVision(images) : new Float32Array(0);
+    const visionMs = performance.now() - started;
+    return { prompt, images, embeds: await this.embedPrompt(prompt, features), visionMs };
+  }
+
+  /**
+   * Another prompt about the images of a prepared request (new question,
+   * system message, history or template), reusing their features: no vision
+   * run, `visionMs` 0. For several questions about one image, or prompts of
+   * chosen lengths (benchmarks).
+   */
+  async reprompt(prepared: PreparedRequest, request: Omit<VisionLanguageRequest, 'images'>): Promise<PreparedRequest> {
+    const prompt = this.promptFor(request, prepared.images);
+    const d = this.manifest.decoder.hiddenSize;
+    const positions = imagePositionsOf(prepared.prompt.imageMask);
+    const features = new Float32Array(positions.length * d);
+    positions.forEach((t, k) => features.set(prepared.embeds.subarray(t * d, (t + 1) * d), k * d));
+    return { prompt, images: prepared.images, embeds: await this.embedPrompt(prompt, features), visionMs: 0 };
+  }
+
+  private promptFor(request: Omit<VisionLanguageRequest, 'images'>, images: PreparedImages): PreparedPrompt {
+    return this.family.preparePrompt({
       question: request.question,
       ...(request.system !== undefined ? { system: request.system } : {}),
       ...(request.history !== undefined ? { history: request.history } : {}),
@@ -171,12 +195,13 @@ export class VisionLanguageModel {
       tokenizer: this.tokenizer,
       template: request.template ?? 'default',
     });
-    const started = performance.now();
-    const features = request.images.length > 0 ? await this.runVision(images) : new Float32Array(0);
-    const visionMs = performance.now() - started;
+  }
+
+  /** `[tokens × hidden]` embeddings of the prompt with the image features at its image positions. */
+  private async embedPrompt(prompt: PreparedPrompt, features: Float32Array): Promise<Float32Array> {
     const embeds = await this.embedTokens(prompt.inputIds);
     const d = this.manifest.decoder.hiddenSize;
-    const imagePositions = [...prompt.imageMask.entries()].filter(([, m]) => m).map(([t]) => t);
+    const imagePositions = imagePositionsOf(prompt.imageMask);
     if (imagePositions.length * d !== features.length) {
       throw new VasinkError(
         `the prompt has ${imagePositions.length} image tokens but the vision graph gave features for ${features.length / d}`,
@@ -184,30 +209,40 @@ export class VisionLanguageModel {
       );
     }
     imagePositions.forEach((t, k) => embeds.set(features.subarray(k * d, (k + 1) * d), t * d));
-    return { prompt, images, embeds, visionMs };
+    return embeds;
   }
 
   /** Generate one answer per row from one prepared request (the image features are shared). */
   async *generate(prepared: PreparedRequest, options: VisionLanguageGenerateOptions): AsyncGenerator<GenerationEvent<VarStepDiagnostics>> {
     const { rows, diagnostics, ...rest } = options;
-    this.assertSinkDimsFor(rows);
-    const sinkDims = this.sinkDims;
-    const decoder = diagnostics ? await this.diagnosticSession() : this.sessions.decoder;
-    // (With `decoder: 'diagnostic'`, sessions.decoder is the diagnostic graph: its diagnostics come along.)
-    const step = createOnnxDecoderStep({
-      decoder,
-      config: this.manifest.decoder,
-      dtype: this.manifest.dtype,
-      embed: (ids) => this.embedTokens(ids),
-      prompts: rows.map((row) => this.promptRow(prepared, row)),
-      ...(sinkDims ? { sinkDims } : {}),
-      sinkStartLayer: this.manifest.sink.startLayer,
-    });
+    const step = await this.decoderStep(prepared, { rows, ...(diagnostics === undefined ? {} : { diagnostics }) });
     yield* generate(step, {
       ...rest,
       tokenizer: this.tokenizer,
       eosTokenIds: this.manifest.tokens.eosTokenIds,
       stopStrings: [...(rest.stopStrings ?? []), ...(prepared.prompt.stopStrings ?? [])],
+    });
+  }
+
+  /**
+   * The decoder step of one prepared request, one batch row per setting, its
+   * prompt bound and its KV cache its own: what `generate` drives, for callers
+   * that drive it themselves (benchmarks: a fixed number of steps, no stop).
+   * `diagnostics`: over the diagnostic graph.
+   */
+  async decoderStep(prepared: PreparedRequest, options: { rows: readonly RowSettings[]; diagnostics?: boolean }): Promise<DecoderStep<VarStepDiagnostics>> {
+    this.assertSinkDimsFor(options.rows);
+    const sinkDims = this.sinkDims;
+    // (With `decoder: 'diagnostic'`, sessions.decoder is the diagnostic graph: its diagnostics come along.)
+    const decoder = options.diagnostics ? await this.diagnosticSession() : this.sessions.decoder;
+    return createOnnxDecoderStep({
+      decoder,
+      config: this.manifest.decoder,
+      dtype: this.manifest.dtype,
+      embed: (ids) => this.embedTokens(ids),
+      prompts: options.rows.map((row) => this.promptRow(prepared, row)),
+      ...(sinkDims ? { sinkDims } : {}),
+      sinkStartLayer: this.manifest.sink.startLayer,
     });
   }
 
@@ -333,6 +368,10 @@ function openGraph(dir: string, file: string, device: DeviceRequest, options: Lo
     ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
     ...(options.logger ? { logger: options.logger } : {}),
   });
+}
+
+function imagePositionsOf(imageMask: Uint8Array): number[] {
+  return [...imageMask.entries()].filter(([, m]) => m).map(([t]) => t);
 }
 
 function asFloat32(tensor: Tensor): Float32Array {

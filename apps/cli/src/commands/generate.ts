@@ -13,7 +13,10 @@ Answer a question about one or more images, streaming the answer.
   --template default|chat      the model's evaluation prompt format (default) or its chat template
   --system <text>              replace the prompt format's system message
   --compare                    answer twice, without and with VAR, side by side (image features computed once)
-  --json                       print a machine-readable record instead of streaming text
+  --json                       print a machine-readable record instead of streaming text, with timings
+                               (load, vision, prefill, every decode step) of the diagnostic decoder it
+                               runs — for speed itself use vasink bench
+  --verbose                    print one timings line on stderr (load, vision, prefill and decode tok/s)
   --max-new-tokens <n>         default 128
   --temperature <t>            sample at temperature t (default 0: greedy)
   --top-p <p> --top-k <k>      nucleus / top-k sampling
@@ -30,6 +33,7 @@ export const GENERATE_FLAGS = {
   system: { type: 'string' },
   compare: { type: 'boolean' },
   json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
   'max-new-tokens': { type: 'string' },
   temperature: { type: 'string' },
   'top-p': { type: 'string' },
@@ -55,7 +59,10 @@ export function samplingFromFlags(values: Record<string, unknown>) {
 }
 
 /** The JSON record of a generation: prompt, per-step choices and VAR diagnostics. */
-export function generationRecord(model: VisionLanguageModel, input: { question: string; imageFiles: string[]; rows: RowSettings[]; prepared: Awaited<ReturnType<VisionLanguageModel['prepare']>>; results: GenerationResult<VarStepDiagnostics>[] }) {
+export function generationRecord(
+  model: VisionLanguageModel,
+  input: { question: string; imageFiles: string[]; rows: RowSettings[]; prepared: Awaited<ReturnType<VisionLanguageModel['prepare']>>; results: GenerationResult<VarStepDiagnostics>[]; loadMs?: number },
+) {
   const { prepared } = input;
   const token = (id: number) => model.tokenizer.idToToken(id) ?? null;
   const imagePositions = [...prepared.prompt.imageMask.entries()].filter(([, m]) => m).map(([t]) => t);
@@ -70,6 +77,14 @@ export function generationRecord(model: VisionLanguageModel, input: { question: 
     visionMs: Math.round(prepared.visionMs),
     /** Vision graph runs for this record: 1 however many rows (--compare shares the image features). */
     visionRuns: model.visionRuns,
+    timings: generationTimings({
+      ...(input.loadMs === undefined ? {} : { loadMs: input.loadMs }),
+      visionMs: prepared.visionMs,
+      images: input.imageFiles.length,
+      promptTokens: prepared.prompt.inputIds.length,
+      rows: input.rows.length,
+      stepMs: stepTimes(input.results),
+    }),
     rows: input.results.map((result, r) => {
       const settings = input.rows[r] as RowSettings;
       const prefill = result.diagnostics[0];
@@ -108,6 +123,49 @@ export function generationRecord(model: VisionLanguageModel, input: { question: 
   };
 }
 
+/** Wall-clock ms of each decoder call of a generation, by step (0 = the prefill): the rows of a step share its call. */
+export function stepTimes(results: readonly GenerationResult<unknown>[]): number[] {
+  const byStep: number[] = [];
+  for (const result of results) result.stepMs.forEach((ms, step) => (byStep[step] = ms));
+  return byStep;
+}
+
+/**
+ * Timings of one generation: load, vision, the prefill (prompt tokens × rows
+ * in one call) and every decode step (one call for all rows still running).
+ * Decode tok/s counts tokens per row: steps ÷ their total time.
+ */
+export function generationTimings(input: { loadMs?: number; visionMs: number; images: number; promptTokens: number; rows: number; stepMs: readonly number[] }) {
+  const [prefillMs = 0, ...decodeStepMs] = input.stepMs;
+  const decodeMs = decodeStepMs.reduce((a, b) => a + b, 0);
+  const round = (ms: number) => +ms.toFixed(3);
+  return {
+    ...(input.loadMs === undefined ? {} : { loadMs: round(input.loadMs) }),
+    visionMs: round(input.visionMs),
+    images: input.images,
+    prefillMs: round(prefillMs),
+    prefillTokens: input.promptTokens * input.rows,
+    prefillTokensPerSecond: prefillMs > 0 ? (input.promptTokens * input.rows * 1000) / prefillMs : null,
+    rows: input.rows,
+    /** One entry per decode call: tokens 2… of the longest row (its first came from the prefill). */
+    decodeStepMs: decodeStepMs.map(round),
+    decodeMs: round(decodeMs),
+    decodeTokensPerSecond: decodeMs > 0 ? (decodeStepMs.length * 1000) / decodeMs : null,
+  };
+}
+
+/** The --verbose line. */
+export function timingsLine(t: ReturnType<typeof generationTimings>): string {
+  const rows = t.rows > 1 ? ` × ${t.rows} rows` : '';
+  const parts = [
+    ...(t.loadMs === undefined ? [] : [`load ${(t.loadMs / 1000).toFixed(2)} s`]),
+    `vision ${t.visionMs.toFixed(0)} ms (${t.images} image${t.images === 1 ? '' : 's'})`,
+    `prefill ${t.prefillTokens / t.rows} tokens${rows} in ${t.prefillMs.toFixed(0)} ms (${t.prefillTokensPerSecond?.toFixed(1) ?? '–'} tok/s)`,
+    `decode ${t.decodeStepMs.length} steps${rows} in ${t.decodeMs.toFixed(0)} ms (${t.decodeTokensPerSecond?.toFixed(2) ?? '–'} tok/s${t.rows > 1 ? ' per row' : ''})`,
+  ];
+  return `timings: ${parts.join(' · ')}`;
+}
+
 export async function runGenerate(args: string[]): Promise<number> {
   const parsed = parseCommand(args, GENERATE_FLAGS, HELP);
   if (!parsed) return 0;
@@ -123,10 +181,17 @@ export async function runGenerate(args: string[]): Promise<number> {
   const sampling = samplingFromFlags(values);
   const images = await loadImages(imageFiles);
   // --json records per-layer diagnostics: the diagnostic decoder alone serves it.
+  const loadStarted = performance.now();
   const model = await openModel(values, values.json === true ? { decoder: 'diagnostic' } : {});
+  const loadMs = performance.now() - loadStarted;
   try {
     const rows: RowSettings[] = values.compare ? [{}, { var: varConfig! }] : [varConfig ? { var: varConfig } : {}];
     const prepared = await model.prepare({ question, images, template, ...(values.system !== undefined ? { system: values.system } : {}) });
+    const verbose = (stepMs: number[]) => {
+      if (!values.verbose) return;
+      const timings = generationTimings({ loadMs, visionMs: prepared.visionMs, images: imageFiles.length, promptTokens: prepared.prompt.inputIds.length, rows: rows.length, stepMs });
+      process.stderr.write(`${timingsLine(timings)}\n`);
+    };
     const events = model.generate(prepared, {
       rows,
       maxNewTokens,
@@ -136,16 +201,23 @@ export async function runGenerate(args: string[]): Promise<number> {
     });
     if (values.json) {
       const results = await collect(events);
-      process.stdout.write(`${JSON.stringify(generationRecord(model, { question, imageFiles, rows, prepared, results }), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(generationRecord(model, { question, imageFiles, rows, prepared, results, loadMs }), null, 2)}\n`);
+      verbose(stepTimes(results));
       return 0;
     }
     if (!values.compare) {
       process.stderr.write(`${model.manifest.family} on ${model.device}, ${describeVar(rows[0]!)}\n`);
-      for await (const event of events) process.stdout.write(event.text);
+      const stepMs: number[] = [];
+      for await (const event of events) {
+        process.stdout.write(event.text);
+        if (event.kind === 'token') stepMs[event.step] = event.stepMs;
+      }
       process.stdout.write('\n');
+      verbose(stepMs);
       return 0;
     }
     const results = await collect(events);
+    verbose(stepTimes(results));
     process.stdout.write(`${sideBySide([`base (VAR off)`, results[0]!.text], [describeVar(rows[1]!), results[1]!.text])}\n`);
     return 0;
   } finally {

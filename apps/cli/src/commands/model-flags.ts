@@ -1,4 +1,4 @@
-import { type DeviceRequest, VisionLanguageModel } from '@vasink/runtime';
+import { type DeviceRequest, type LoadVisionLanguageModelOptions, VisionLanguageModel } from '@vasink/runtime';
 import { FAMILIES } from '../lib/families.js';
 import { UsageError, intListFlag, numberFlag, required } from '../lib/usage.js';
 
@@ -23,16 +23,17 @@ export const MODEL_HELP = `model options:
 /**
  * Open the model the flags name. `decoder: 'diagnostic'` for commands that
  * read diagnostics anyway: only that decoder graph is loaded (one copy of the weights).
+ * `memory`: the preflight's workload when the command knows it (replaces `--context`).
  */
 export async function openModel(
   values: Record<string, string | string[] | boolean | undefined>,
-  options: { decoder?: 'product' | 'diagnostic' } = {},
+  options: { decoder?: 'product' | 'diagnostic'; memory?: LoadVisionLanguageModelOptions['memory'] } = {},
 ): Promise<VisionLanguageModel> {
   const device = (values.device as string | undefined) ?? 'auto';
   if (!['auto', 'cuda', 'cpu'].includes(device)) throw new UsageError(`--device must be auto, cuda or cpu, got "${device}"`);
   const threads = numberFlag(values.threads as string | undefined, 'threads', { integer: true, min: 1 });
   const sinkDims = intListFlag(values['sink-dims'] as string | undefined, 'sink-dims');
-  const contextTokens = numberFlag(values.context as string | undefined, 'context', { integer: true, min: 1 });
+  const contextTokens = options.memory === undefined ? numberFlag(values.context as string | undefined, 'context', { integer: true, min: 1 }) : undefined;
   return VisionLanguageModel.load(required(values.model as string | undefined, 'model'), {
     families: FAMILIES,
     device: device as DeviceRequest,
@@ -40,6 +41,7 @@ export async function openModel(
     ...(sinkDims ? { sinkDims } : {}),
     ...(options.decoder ? { decoder: options.decoder } : {}),
     ...(contextTokens === undefined ? {} : { memory: { contextTokens } }),
+    ...(options.memory === undefined ? {} : { memory: options.memory }),
     // 'auto' quietly takes the CPU when CUDA is absent; an explicit --device cuda warns.
     logger: (message, level) => level === 'warn' && process.stderr.write(`vasink: ${message}\n`),
   });
