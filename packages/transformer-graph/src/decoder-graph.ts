@@ -150,6 +150,13 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
     const b = bias ? await weights.load(g, `${name}.bias`) : undefined;
     return emitLinear(g, x, w, b, { dtype });
   };
+  // Checkpoint projections sharing an input, stacked into one weight `${scope}.${fused}` (rows of each part in order).
+  const stackedLinear = async (x: Value, scope: string, fused: string, parts: readonly string[], bias: boolean) => {
+    const rowsOf = (suffix: string) => parts.map((part) => `${scope}.${part}.${suffix}`);
+    const w = await weights.loadLinear(g, `${scope}.${fused}.weight`, { rowsOf: rowsOf('weight') });
+    const b = bias ? await weights.load(g, `${scope}.${fused}.bias`, { rowsOf: rowsOf('bias') }) : undefined;
+    return emitLinear(g, x, w, b, { dtype });
+  };
   // RMSNorm; also returns its float32 input and mean square, which the VAR step's φ reuses.
   const rmsNormParts = async (x: Value, name: string) => {
     const w = await weights.load(g, `${name}.weight`);
@@ -170,9 +177,15 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
     const prefix = `layers.${l}`;
     const inputNorm = await rmsNormParts(hidden, `${prefix}.input_layernorm`);
     const normed = inputNorm.out;
-    const q = splitHeads(await linear(normed, `${prefix}.self_attn.q_proj`, config.attentionBias), heads);
-    const k = splitHeads(await linear(normed, `${prefix}.self_attn.k_proj`, config.attentionBias), kvHeads);
-    const v = splitHeads(await linear(normed, `${prefix}.self_attn.v_proj`, config.attentionBias), kvHeads);
+    // q, k and v as one projection (one weight read, one kernel call instead of three), then split.
+    const [qFlat, kFlat, vFlat] = g.split(
+      await stackedLinear(normed, `${prefix}.self_attn`, 'qkv_proj', ['q_proj', 'k_proj', 'v_proj'], config.attentionBias),
+      [heads * hd, kvHeads * hd, kvHeads * hd],
+      1,
+    ) as [Value, Value, Value];
+    const q = splitHeads(qFlat, heads);
+    const k = splitHeads(kFlat, kvHeads);
+    const v = splitHeads(vFlat, kvHeads);
     const oWeight = await weights.loadLinear(g, `${prefix}.self_attn.o_proj.weight`);
     const attended = g.scope(`${prefix}.attention`, () => {
       const qRot = emitApplyRotary(g, q, tables, hd);
@@ -246,8 +259,10 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
     });
     hidden = g.add(hidden, emitLinear(g, attended, oWeight, undefined, { dtype }));
     const mlpIn = await rmsNorm(hidden, `${prefix}.post_attention_layernorm`);
-    const gate = await linear(mlpIn, `${prefix}.mlp.gate_proj`);
-    const up = await linear(mlpIn, `${prefix}.mlp.up_proj`);
+    const [gate, up] = g.split(await stackedLinear(mlpIn, `${prefix}.mlp`, 'gate_up_proj', ['gate_proj', 'up_proj'], false), [config.intermediateSize, config.intermediateSize], 1) as [
+      Value,
+      Value,
+    ];
     const activated = g.mul(g.mul(gate, g.sigmoid(gate)), up);
     hidden = g.add(hidden, await linear(activated, `${prefix}.mlp.down_proj`));
   }

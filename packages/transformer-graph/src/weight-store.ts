@@ -1,5 +1,5 @@
 import type { ExternalDataFile, ExternalDataRef, GraphBuilder, Value } from '@vasink/onnx-graph';
-import { createTensor, float32ArrayToFloat16, toFloat32 } from '@vasink/tensor';
+import { type TypedTensor, concatTensors, createTensor, float32ArrayToFloat16, toFloat32 } from '@vasink/tensor';
 import { type QuantScheme, type QuantizedMatrix, assertQuantScheme, canQuantize, quantBlocks, quantizeBlockwise } from './quantize.js';
 import { type WeightNaming, type WeightSource, readWeight } from './weights.js';
 
@@ -40,6 +40,8 @@ type StoredQuantized = { matrix?: QuantizedMatrix; codes?: ExternalDataRef; scal
 export class WeightStore {
   private readonly refs = new Map<string, ExternalDataRef>();
   private readonly quantized = new Map<string, StoredQuantized>();
+  /** Checkpoint tensors behind each canonical name loaded (several for row-stacked weights). */
+  private readonly partsOf = new Map<string, readonly string[]>();
   private readonly keptFloat = new Set<string>();
 
   constructor(
@@ -62,36 +64,54 @@ export class WeightStore {
     return this.options.quant;
   }
 
-  /** Canonical names stored quantized so far. */
+  /** Canonical names of the checkpoint tensors stored quantized so far (the parts of a row-stacked weight each). */
   get quantizedNames(): readonly string[] {
-    return [...this.quantized.keys()];
+    return [...this.quantized.keys()].flatMap((name) => this.partsOf.get(name) ?? [name]);
   }
 
   /** Canonical names of linear weights kept float although quantization was asked (input size not a multiple of the block). */
   get floatLinearNames(): readonly string[] {
-    return [...this.keptFloat];
+    return [...this.keptFloat].flatMap((name) => this.partsOf.get(name) ?? [name]);
+  }
+
+  /** Dims of `canonical`, or of its parts stacked along the first axis. */
+  private async dimsOf(canonical: string, rowsOf?: readonly string[]): Promise<readonly number[] | undefined> {
+    if (!rowsOf) return (await this.options.source.describe(this.sourceName(canonical)))?.shape;
+    const parts = await Promise.all(rowsOf.map(async (part) => (await this.options.source.describe(this.sourceName(part)))?.shape));
+    if (parts.some((shape) => !shape)) return undefined;
+    const shapes = parts as (readonly number[])[];
+    return [shapes.reduce((sum, shape) => sum + (shape[0] as number), 0), ...(shapes[0] as readonly number[]).slice(1)];
+  }
+
+  /** `canonical` in `dtype`, or its parts' rows stacked in order (one fused projection from several checkpoint tensors). */
+  private async read(canonical: string, dtype: 'float32' | 'float16', rowsOf?: readonly string[]): Promise<TypedTensor> {
+    if (!rowsOf) return readWeight(this.options.source, this.sourceName(canonical), dtype);
+    this.partsOf.set(canonical, rowsOf);
+    return concatTensors(await Promise.all(rowsOf.map((part) => readWeight(this.options.source, this.sourceName(part), dtype))), 0);
   }
 
   private sourceName(canonical: string): string {
     return (this.options.naming ?? ((n: string) => n))(canonical);
   }
 
-  /** Add the weight `canonical` to `g` as an initializer named `canonical`; returns its value. */
-  async load(g: GraphBuilder, canonical: string, options: { dtype?: 'float32' | 'float16' } = {}): Promise<Value> {
+  /**
+   * Add the weight `canonical` to `g` as an initializer named `canonical`;
+   * returns its value. `rowsOf`: the weight is these checkpoint tensors'
+   * rows stacked in order (e.g. q, k and v projections as one `qkv_proj`).
+   */
+  async load(g: GraphBuilder, canonical: string, options: { dtype?: 'float32' | 'float16'; rowsOf?: readonly string[] } = {}): Promise<Value> {
     const dtype = options.dtype ?? this.options.dtype;
-    const name = this.sourceName(canonical);
-    const key = `${name}:${dtype}`;
+    const key = `${options.rowsOf ? canonical : this.sourceName(canonical)}:${dtype}`;
     const data = this.options.externalData;
     if (data) {
       let ref = this.refs.get(key);
       if (!ref) {
-        ref = data.append(await readWeight(this.options.source, name, dtype));
+        ref = data.append(await this.read(canonical, dtype, options.rowsOf));
         this.refs.set(key, ref);
       }
-      const info = await this.options.source.describe(name);
-      return g.externalInitializer(canonical, dtype, [...(info?.shape ?? [])], ref);
+      return g.externalInitializer(canonical, dtype, [...((await this.dimsOf(canonical, options.rowsOf)) ?? [])], ref);
     }
-    return g.initializer(canonical, await readWeight(this.options.source, name, dtype));
+    return g.initializer(canonical, await this.read(canonical, dtype, options.rowsOf));
   }
 
   /**
@@ -99,15 +119,17 @@ export class WeightStore {
    * and `in` is a multiple of the block, else float (see {@link emitLinear}).
    * `quantize: false` keeps this one float.
    */
-  async loadLinear(g: GraphBuilder, canonical: string, options: { quantize?: boolean } = {}): Promise<LinearWeight> {
+  async loadLinear(g: GraphBuilder, canonical: string, options: { quantize?: boolean; rowsOf?: readonly string[] } = {}): Promise<LinearWeight> {
     const quant = this.options.quant;
-    if (!quant || options.quantize === false) return { kind: 'float', weight: await this.load(g, canonical) };
-    const info = await this.options.source.describe(this.sourceName(canonical));
-    if (!info || !canQuantize(info.shape, quant.blockSize)) {
+    const floatOptions = options.rowsOf ? { rowsOf: options.rowsOf } : {};
+    if (!quant || options.quantize === false) return { kind: 'float', weight: await this.load(g, canonical, floatOptions) };
+    const dims = await this.dimsOf(canonical, options.rowsOf);
+    if (!dims || !canQuantize(dims, quant.blockSize)) {
       this.keptFloat.add(canonical);
-      return { kind: 'float', weight: await this.load(g, canonical) };
+      if (options.rowsOf) this.partsOf.set(canonical, options.rowsOf);
+      return { kind: 'float', weight: await this.load(g, canonical, floatOptions) };
     }
-    const stored = await this.storeQuantized(canonical, quant);
+    const stored = await this.storeQuantized(canonical, quant, options.rowsOf);
     const blocks = quantBlocks(stored.cols, quant.blockSize);
     const blockBytes = (quant.blockSize * quant.bits) / 8;
     const codes = this.quantizedInitializer(g, `${canonical}.q${quant.bits}`, stored, 'codes', [stored.rows, blocks, blockBytes]);
@@ -134,10 +156,11 @@ export class WeightStore {
     return { kind: 'quantized', codes, scales, rows: stored.rows, cols: stored.cols, bits: quant.bits, blockSize: quant.blockSize, accuracyLevel: quant.accuracyLevel };
   }
 
-  private async storeQuantized(canonical: string, quant: QuantScheme): Promise<StoredQuantized> {
+  private async storeQuantized(canonical: string, quant: QuantScheme, rowsOf?: readonly string[]): Promise<StoredQuantized> {
     const existing = this.quantized.get(canonical);
     if (existing) return existing;
-    const tensor = toFloat32(await this.options.source.read(this.sourceName(canonical)));
+    // Blocks run along each row: quantizing stacked rows equals quantizing each part.
+    const tensor = toFloat32(await this.read(canonical, 'float32', rowsOf));
     const [rows, cols] = tensor.dims as [number, number];
     const matrix = quantizeBlockwise(tensor.data, [rows, cols], { ...quant, scaleDtype: this.options.dtype });
     const data = this.options.externalData;
