@@ -6,6 +6,7 @@ import { type RgbImage, decodeImage, encodePng } from '@vasink/image';
 import { type GenerationResult, type PreparedRequest, type VarStepDiagnostics, VisionLanguageModel, collect, createOnnxDecoderStep } from '@vasink/runtime';
 import { openCheckpoint } from '@vasink/safetensors';
 import { type TypedTensor, createTensor } from '@vasink/tensor';
+import { normRelativeError } from '@vasink/test-utils';
 import { decoderWeightShapes, referenceDecoderStep } from '@vasink/transformer-graph';
 import { type VarConfig, eligibleQueries, resolveVarConfig, varLayerMask, varParamsRow } from '@vasink/var';
 import { decoderNaming } from './checkpoint-layout.js';
@@ -36,16 +37,6 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** max |a − e| / max |e|: the relative error of a logits vector, meaningful where single logits are near 0. */
-function normRelativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)));
-    scale = Math.max(scale, Math.abs(expected[i] as number));
-  }
-  return diff / scale;
-}
 
 const generateBoth = (prepared: PreparedRequest, maxNewTokens = 4) =>
   collect(model.generate(prepared, { rows: [{}, { var: hallucination }], diagnostics: true, maxNewTokens }));

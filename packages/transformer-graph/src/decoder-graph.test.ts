@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Float32Tensor, type TypedTensor, type Uint8Tensor, concatTensors, createTensor } from '@vasink/tensor';
-import { type ModelRunner, createModelRunner } from '@vasink/test-utils';
+import { type ModelRunner, createModelRunner, normRelativeError } from '@vasink/test-utils';
 import { VAR_PRESETS, type VarConfig, eligibleQueries, varLayerMask, varParamsRow } from '@vasink/var';
 import type { DecoderConfig } from './decoder-config.js';
 import { DECODER_IO, buildDecoderGraph } from './decoder-graph.js';
@@ -10,16 +10,6 @@ import { WeightStore } from './weight-store.js';
 import { memoryWeightSource } from './weights.js';
 import { SINK_DIM, type TinyPrompt, tinyConfig, tinyPrompt, tinyWeights } from '../test/tiny-decoder.js';
 
-/** max |a − e| / max |e|: relative error of a logits vector, meaningful even where single logits are near 0. */
-function normRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)));
-    scale = Math.max(scale, Math.abs(expected[i] as number));
-  }
-  return diff / scale;
-}
 
 interface RowVar {
   config: VarConfig | undefined;

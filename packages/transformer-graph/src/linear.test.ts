@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '@vasink/onnx-graph';
 import { type TypedTensor, createTensor } from '@vasink/tensor';
-import { maxRelativeError, runModel, seededRandom } from '@vasink/test-utils';
+import { maxRelativeError, normRelativeError, runModel, seededRandom } from '@vasink/test-utils';
 import { emitEmbeddingLookup, emitLinear } from './linear.js';
 import { dequantizeBlockwise, quantizeBlockwise } from './quantize.js';
 import { referenceLinear } from './reference-ops.js';
@@ -13,16 +13,6 @@ function uniform(length: number, seed: number, scale = 1): Float32Array {
   return Float32Array.from({ length }, () => (random() * 2 - 1) * scale);
 }
 
-/** max |a − e| / max |e| over the whole output (relative to the output's scale). */
-function normRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)));
-    scale = Math.max(scale, Math.abs(expected[i] as number));
-  }
-  return diff / scale;
-}
 
 /** A graph `y = x · Wᵀ + b` through emitLinear over a WeightStore, and the store's quantized names. */
 async function runLinear(options: { rows: number; cols: number; out: number; bits?: 4 | 8; blockSize?: number; accuracyLevel?: 0 | 4; bias: boolean; x: Float32Array; seed: number }) {

@@ -55,5 +55,17 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
   return worst;
 }
 
+/** max |a − e| / max |e|: the relative error of a whole vector (logits, a layer's output), meaningful where single entries are near 0. */
+export function normRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} ≠ expected ${expected.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)));
+    scale = Math.max(scale, Math.abs(expected[i] as number));
+  }
+  return diff / scale;
+}
+
 /** Deterministic uniform [0, 1) generator (xorshift32). */
 export { seededUniform as seededRandom } from '@vasink/tensor';
