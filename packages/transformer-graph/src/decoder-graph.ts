@@ -123,6 +123,12 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   const batchDim = g.shape(inputsEmbeds, { start: 0, end: 1 });
   const scoresShape = g.concat([batchDim, g.ints([heads]), newTokens, totalTokens], 0);
   const groupedScoresShape = g.concat([batchDim, g.ints([kvHeads, groups]), newTokens, totalTokens], 0);
+  // Keys per cache block, the same in every layer: the bulk (past), then recent ++ new.
+  const blockSizes = (() => {
+    if (mode === 'fused') return undefined;
+    const bulkTokens = g.shape((past[0] as { key: Value }).key, { start: 2, end: 3 });
+    return g.concat([bulkTokens, g.sub(totalTokens, bulkTokens)], 0);
+  })();
   const maskBias = g.scope('mask', () => {
     const pastTokens = g.sub(totalTokens, newTokens);
     const queryPositions = g.add(g.range(0, g.squeeze(newTokens, [0]), 1), pastTokens);
@@ -251,8 +257,7 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
         }
       }
       if (dtype !== 'float32') probs = g.cast(probs, dtype);
-      const blockSizes = g.concat([g.shape(pastKey, { start: 2, end: 3 }), g.shape(keys, { start: 2, end: 3 })], 0);
-      const [pastProbs, presentProbs] = g.opMulti('Split', [g.reshape(probs, groupedScoresShape), blockSizes], 2, { axis: 4 }, { dtypes: [dtype, dtype] }) as [Value, Value];
+      const [pastProbs, presentProbs] = g.opMulti('Split', [g.reshape(probs, groupedScoresShape), blockSizes as Value], 2, { axis: 4 }, { dtypes: [dtype, dtype] }) as [Value, Value];
       const context5 = g.add(g.matMul(pastProbs, g.unsqueeze(pastValue, [2])), g.matMul(presentProbs, g.unsqueeze(values, [2])));
       const context = g.reshape(context5, [0, heads, -1, hd]);
       return g.reshape(g.transpose(context, [0, 2, 1, 3]), [-1, heads * hd]);
