@@ -63,17 +63,15 @@ export interface AbortEvent {
 
 export type GenerationEvent<TDiagnostics = unknown> = TokenEvent<TDiagnostics> | AbortEvent;
 
-interface RowState {
-  row: number;
-  sampler: Sampler;
-  streamer: TextStreamer;
-  generated: number;
-}
-
 function validate(step: DecoderStep<unknown>, options: GenerateOptions): void {
   if (!(Number.isInteger(step.batchSize) && step.batchSize >= 1)) {
     throw new InvalidArgumentError(`decoder step batchSize must be a positive integer, got ${step.batchSize}`, { batchSize: step.batchSize });
   }
+  validateGenerateOptions(options, step.batchSize);
+}
+
+/** Check the options every row of a generation shares; `rows`: how many rows it has. */
+export function validateGenerateOptions(options: Omit<GenerateOptions, 'tokenizer'>, rows: number): void {
   if (!(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 1)) {
     throw new InvalidArgumentError(`maxNewTokens must be a positive integer, got ${options.maxNewTokens}`, { maxNewTokens: options.maxNewTokens });
   }
@@ -81,15 +79,15 @@ function validate(step: DecoderStep<unknown>, options: GenerateOptions): void {
   if (!(Number.isInteger(reported) && reported >= 0)) {
     throw new InvalidArgumentError(`topLogits must be an integer >= 0, got ${reported}`, { topLogits: reported });
   }
-  if (Array.isArray(options.sampling) && options.sampling.length !== step.batchSize) {
-    throw new InvalidArgumentError(`sampling has ${options.sampling.length} entries for ${step.batchSize} rows`, {
+  if (Array.isArray(options.sampling) && options.sampling.length !== rows) {
+    throw new InvalidArgumentError(`sampling has ${options.sampling.length} entries for ${rows} rows`, {
       sampling: options.sampling.length,
-      batchSize: step.batchSize,
+      batchSize: rows,
     });
   }
 }
 
-function samplingFor(options: GenerateOptions, row: number): SamplingOptions {
+function samplingFor(options: Pick<GenerateOptions, 'sampling'>, row: number): SamplingOptions {
   const sampling = options.sampling;
   if (sampling === undefined) return {};
   if (Array.isArray(sampling)) return (sampling as readonly SamplingOptions[])[row]!;
@@ -103,6 +101,63 @@ function checkOutput(output: StepOutput<unknown>, rows: readonly number[], phase
       expected: rows.length,
       actual: output.logits.length,
     });
+  }
+}
+
+/**
+ * One row of a generation between decoder calls: its sampler, text streamer
+ * and token count. `accept` turns the logits of a step into the row's token
+ * event (with `done` on its last); the fixed-batch loop below and the
+ * continuous-batching scheduler share it, so a row's tokens and text do not
+ * depend on which of them drives it.
+ */
+export class GenerationRow {
+  private readonly sampler: Sampler;
+  private readonly streamer: TextStreamer;
+  private readonly eos: ReadonlySet<number>;
+  private readonly reported: number;
+  private generated = 0;
+
+  constructor(
+    readonly row: number,
+    private readonly options: GenerateOptions,
+  ) {
+    this.sampler = createSampler(samplingFor(options, row));
+    this.streamer = new TextStreamer(options.tokenizer, {
+      stopStrings: options.stopStrings ?? [],
+      ...(options.skipSpecialTokens === undefined ? {} : { skipSpecialTokens: options.skipSpecialTokens }),
+    });
+    this.eos = new Set(options.eosTokenIds ?? []);
+    this.reported = options.topLogits ?? 5;
+  }
+
+  /** Choose this row's token from the logits of decoder step `step`. */
+  accept<TDiagnostics>(logits: Float32Array, step: number, stepMs: number, diagnostics: TDiagnostics | undefined): TokenEvent<TDiagnostics> {
+    const choice = this.sampler.sample(logits, { topLogits: this.reported });
+    this.generated++;
+    let text: string;
+    let done: TokenEvent['done'];
+    if (this.eos.has(choice.id)) {
+      text = this.streamer.finish();
+      done = 'eos';
+    } else {
+      const delta = this.streamer.push(choice.id);
+      text = delta.text;
+      if (delta.stopped) done = 'stop';
+      else if (this.generated >= this.options.maxNewTokens) {
+        text += this.streamer.finish();
+        done = 'length';
+      }
+    }
+    const event: TokenEvent<TDiagnostics> = { kind: 'token', row: this.row, step, id: choice.id, text, logProb: choice.logProb, topLogits: choice.topLogits, stepMs };
+    if (done !== undefined) event.done = done;
+    if (diagnostics !== undefined) event.diagnostics = diagnostics;
+    return event;
+  }
+
+  /** End the row by the abort signal before step `step`: the text held back so far. */
+  abort(step: number): AbortEvent {
+    return { kind: 'abort', row: this.row, step, text: this.streamer.finish(), done: 'abort' };
   }
 }
 
@@ -127,23 +182,12 @@ export async function* generate<TDiagnostics = unknown>(
 
 async function* generationLoop<TDiagnostics>(step: DecoderStep<TDiagnostics>, options: GenerateOptions): AsyncGenerator<GenerationEvent<TDiagnostics>, void, undefined> {
   validate(step, options);
-  const eos = new Set(options.eosTokenIds ?? []);
-  const reported = options.topLogits ?? 5;
   const signal = options.signal;
-  const streamerOptions = {
-    stopStrings: options.stopStrings ?? [],
-    ...(options.skipSpecialTokens === undefined ? {} : { skipSpecialTokens: options.skipSpecialTokens }),
-  };
-  let active: RowState[] = Array.from({ length: step.batchSize }, (_, row) => ({
-    row,
-    sampler: createSampler(samplingFor(options, row)),
-    streamer: new TextStreamer(options.tokenizer, streamerOptions),
-    generated: 0,
-  }));
+  let active = Array.from({ length: step.batchSize }, (_, row) => new GenerationRow(row, options));
   let stepIndex = 0;
 
   function* abortAll(): Generator<AbortEvent> {
-    for (const state of active) yield { kind: 'abort', row: state.row, step: stepIndex, text: state.streamer.finish(), done: 'abort' };
+    for (const state of active) yield state.abort(stepIndex);
   }
 
   if (signal?.aborted) return yield* abortAll();
@@ -154,41 +198,14 @@ async function* generationLoop<TDiagnostics>(step: DecoderStep<TDiagnostics>, op
 
   for (;;) {
     if (signal?.aborted) return yield* abortAll();
-    const next: RowState[] = [];
+    const next: GenerationRow[] = [];
     const finished: number[] = [];
     const ids: number[] = [];
     for (const [index, state] of active.entries()) {
-      const choice = state.sampler.sample(output.logits[index]!, { topLogits: reported });
-      state.generated++;
-      let text: string;
-      let done: TokenEvent['done'];
-      if (eos.has(choice.id)) {
-        text = state.streamer.finish();
-        done = 'eos';
-      } else {
-        const delta = state.streamer.push(choice.id);
-        text = delta.text;
-        if (delta.stopped) done = 'stop';
-        else if (state.generated >= options.maxNewTokens) {
-          text += state.streamer.finish();
-          done = 'length';
-        }
-      }
-      const event: TokenEvent<TDiagnostics> = {
-        kind: 'token',
-        row: state.row,
-        step: stepIndex,
-        id: choice.id,
-        text,
-        logProb: choice.logProb,
-        topLogits: choice.topLogits,
-        stepMs,
-      };
-      if (done !== undefined) event.done = done;
-      if (output.diagnostics !== undefined) event.diagnostics = output.diagnostics;
-      if (done === undefined) {
+      const event = state.accept(output.logits[index]!, stepIndex, stepMs, output.diagnostics);
+      if (event.done === undefined) {
         next.push(state);
-        ids.push(choice.id);
+        ids.push(event.id);
       } else {
         finished.push(state.row);
       }

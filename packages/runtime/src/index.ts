@@ -40,7 +40,7 @@ export type { StopMatch } from './stop-string-matcher.js';
 export { TextStreamer } from './text-streamer.js';
 export type { StreamDelta, TextStreamerOptions } from './text-streamer.js';
 export type { DecodeInput, DecoderStep, StepOutput } from './decoder-step.js';
-export { collect, generate } from './generate.js';
+export { GenerationRow, collect, generate, validateGenerateOptions } from './generate.js';
 export { median, pairedRatio, rotatedOrder, timeInterleaved } from './interleaved-timing.js';
 export type { InterleavedTimingOptions } from './interleaved-timing.js';
 export { measureReadBandwidth } from './bandwidth-probe.js';
@@ -49,13 +49,17 @@ export { decodeFloor, decodeStepBytes, graphWeightBytes, kvCacheBytes } from './
 export type { DecodeFloor, DecodeStepBytes, GraphWeightBytes } from './decode-floor.js';
 export type { AbortEvent, FinishReason, GenerateOptions, GenerationEvent, GenerationResult, TokenEvent } from './generate.js';
 export { createOnnxDecoderStep } from './onnx-decoder-step.js';
-export type { DecoderPromptRow, OnnxDecoderStepOptions, VarStepDiagnostics } from './onnx-decoder-step.js';
+export type { OnnxDecoderStepOptions } from './onnx-decoder-step.js';
+export { DecoderBatch, KV_MERGE_TOKENS, diagnosticsForRows } from './decoder-batch.js';
+export type { BatchRunOutput, DecoderBatchOptions, DecoderPromptRow, VarStepDiagnostics } from './decoder-batch.js';
+export { BatchScheduler, SchedulerClosedError } from './batch-scheduler.js';
+export type { BatchSchedulerOptions, BatchSchedulerStats, ScheduledGenerateOptions } from './batch-scheduler.js';
 export { MANIFEST_FILE, ModelDirectoryError, readManifest, writeManifest } from './model-manifest.js';
 export type { ModelManifest, WeightQuantization } from './model-manifest.js';
 export { conversationMessages, layoutConversation } from './conversation.js';
 export type { ChatTurn, ConversationLayout } from './conversation.js';
 export type { ConvertOptions, ConvertProgress, QuantOptions, ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
-export { DEFAULT_PREFLIGHT_CONTEXT_TOKENS, MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
+export { DEFAULT_MAX_BATCH_ROWS, DEFAULT_PREFLIGHT_CONTEXT_TOKENS, MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
 export { InsufficientMemoryError, RUNTIME_OVERHEAD_BYTES, assertMemoryFits, availableMemoryBytes, describeMemoryEstimate, estimateModelMemory } from './memory-preflight.js';
 export type { MemoryEstimate, MemoryEstimateOptions } from './memory-preflight.js';
 export type {

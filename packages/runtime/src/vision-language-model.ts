@@ -3,7 +3,9 @@ import { float16ArrayToFloat32 } from '@vasink/tensor';
 import { VasinkError } from '@vasink/tensor';
 import type { VarConfig } from '@vasink/var';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import { type GenerateOptions, type GenerationEvent, generate } from './generate.js';
+import { type BatchSchedulerStats, BatchScheduler } from './batch-scheduler.js';
+import { type DecoderBatchOptions, DecoderBatch } from './decoder-batch.js';
+import type { GenerateOptions, GenerationEvent } from './generate.js';
 import type { ChatTurn } from './conversation.js';
 import type { DecoderStep } from './decoder-step.js';
 import type { ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
@@ -36,7 +38,17 @@ export interface LoadVisionLanguageModelOptions {
    * numbers and the fix. `false` skips it.
    */
   memory?: { readonly contextTokens?: number; readonly promptTokens?: number; readonly rows?: number } | false;
+  /**
+   * Rows the decoder batch holds at once (continuous batching, DESIGN §6):
+   * concurrent `generate` calls share one batch up to this many rows, the
+   * others wait to join. Default 2 (one request with `--compare`); the
+   * preflight provisions this many rows unless `memory.rows` says otherwise.
+   */
+  maxBatchRows?: number;
 }
+
+/** Rows a model batches by default: one request's base and VAR rows. */
+export const DEFAULT_MAX_BATCH_ROWS = 2;
 
 /** Context the preflight provisions for when the caller does not say: a 576-token image, a long question and a long answer. */
 export const DEFAULT_PREFLIGHT_CONTEXT_TOKENS = 2048;
@@ -110,6 +122,7 @@ export class MissingSinkDimsError extends VasinkError {
 export class VisionLanguageModel {
   private diagnosticDecoder: InferenceSession | undefined;
   private visionRunCount = 0;
+  private readonly schedulers = new Map<InferenceSession, BatchScheduler>();
 
   private constructor(
     readonly dir: string,
@@ -142,7 +155,7 @@ export class VisionLanguageModel {
         graphs: [decoderFile, manifest.graphs.vision, manifest.graphs.embed],
         device: options.device === 'cuda' ? 'cuda' : 'cpu',
         contextTokens: options.memory?.contextTokens ?? DEFAULT_PREFLIGHT_CONTEXT_TOKENS,
-        rows: options.memory?.rows ?? 2,
+        rows: options.memory?.rows ?? options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS,
         ...(options.memory?.promptTokens === undefined ? {} : { promptTokens: options.memory.promptTokens }),
       });
       assertMemoryFits(estimate, manifest);
@@ -212,16 +225,54 @@ export class VisionLanguageModel {
     return embeds;
   }
 
-  /** Generate one answer per row from one prepared request (the image features are shared). */
+  /**
+   * Generate one answer per row from one prepared request (the image
+   * features are shared). Concurrent calls share one decoder batch
+   * (continuous batching, up to `maxBatchRows` rows): each streams its own
+   * events, its rows numbered from 0, with the tokens its rows would get alone.
+   */
   async *generate(prepared: PreparedRequest, options: VisionLanguageGenerateOptions): AsyncGenerator<GenerationEvent<VarStepDiagnostics>> {
     const { rows, diagnostics, ...rest } = options;
-    const step = await this.decoderStep(prepared, { rows, ...(diagnostics === undefined ? {} : { diagnostics }) });
-    yield* generate(step, {
-      ...rest,
-      tokenizer: this.tokenizer,
-      eosTokenIds: this.manifest.tokens.eosTokenIds,
-      stopStrings: [...(rest.stopStrings ?? []), ...(prepared.prompt.stopStrings ?? [])],
-    });
+    this.assertSinkDimsFor(rows);
+    const scheduler = await this.schedulerFor(diagnostics === true);
+    yield* scheduler.submit(
+      rows.map((row) => this.promptRow(prepared, row)),
+      { ...rest, stopStrings: [...(rest.stopStrings ?? []), ...(prepared.prompt.stopStrings ?? [])] },
+    );
+  }
+
+  /** Batching counters of the product decoder (rows now, waiting requests, decode steps and rows computed). */
+  get batchStats(): BatchSchedulerStats | undefined {
+    return this.schedulers.get(this.sessions.decoder)?.stats;
+  }
+
+  /** The scheduler over the product (or diagnostic) decoder, created on first use. */
+  private async schedulerFor(diagnostics: boolean): Promise<BatchScheduler> {
+    // (With `decoder: 'diagnostic'`, sessions.decoder is the diagnostic graph: its diagnostics come along.)
+    const decoder = diagnostics ? await this.diagnosticSession() : this.sessions.decoder;
+    let scheduler = this.schedulers.get(decoder);
+    if (!scheduler) {
+      scheduler = new BatchScheduler({
+        batch: new DecoderBatch(this.batchOptions(decoder)),
+        tokenizer: this.tokenizer,
+        eosTokenIds: this.manifest.tokens.eosTokenIds,
+        maxRows: this.options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS,
+      });
+      this.schedulers.set(decoder, scheduler);
+    }
+    return scheduler;
+  }
+
+  private batchOptions(decoder: InferenceSession): DecoderBatchOptions {
+    const sinkDims = this.sinkDims;
+    return {
+      decoder,
+      config: this.manifest.decoder,
+      dtype: this.manifest.dtype,
+      embed: (ids) => this.embedTokens(ids),
+      ...(sinkDims ? { sinkDims } : {}),
+      sinkStartLayer: this.manifest.sink.startLayer,
+    };
   }
 
   /**
@@ -232,18 +283,8 @@ export class VisionLanguageModel {
    */
   async decoderStep(prepared: PreparedRequest, options: { rows: readonly RowSettings[]; diagnostics?: boolean }): Promise<DecoderStep<VarStepDiagnostics>> {
     this.assertSinkDimsFor(options.rows);
-    const sinkDims = this.sinkDims;
-    // (With `decoder: 'diagnostic'`, sessions.decoder is the diagnostic graph: its diagnostics come along.)
     const decoder = options.diagnostics ? await this.diagnosticSession() : this.sessions.decoder;
-    return createOnnxDecoderStep({
-      decoder,
-      config: this.manifest.decoder,
-      dtype: this.manifest.dtype,
-      embed: (ids) => this.embedTokens(ids),
-      prompts: options.rows.map((row) => this.promptRow(prepared, row)),
-      ...(sinkDims ? { sinkDims } : {}),
-      sinkStartLayer: this.manifest.sink.startLayer,
-    });
+    return createOnnxDecoderStep({ ...this.batchOptions(decoder), prompts: options.rows.map((row) => this.promptRow(prepared, row)) });
   }
 
   /**
@@ -253,15 +294,9 @@ export class VisionLanguageModel {
    */
   async inspect(prepared: PreparedRequest, rows: readonly RowSettings[]): Promise<Inspection> {
     this.assertSinkDimsFor(rows);
-    const sinkDims = this.sinkDims;
     const step = createOnnxDecoderStep({
-      decoder: await this.diagnosticSession(),
-      config: this.manifest.decoder,
-      dtype: this.manifest.dtype,
-      embed: (ids) => this.embedTokens(ids),
+      ...this.batchOptions(await this.diagnosticSession()),
       prompts: rows.map((row) => this.promptRow(prepared, row)),
-      ...(sinkDims ? { sinkDims } : {}),
-      sinkStartLayer: this.manifest.sink.startLayer,
       rawOutputs: true,
     });
     const { logits, diagnostics } = await step.prefill({});
@@ -352,6 +387,8 @@ export class VisionLanguageModel {
   }
 
   async close(): Promise<void> {
+    for (const scheduler of this.schedulers.values()) scheduler.close();
+    this.schedulers.clear();
     await Promise.all([
       this.sessions.vision.release(),
       this.sessions.embed.release(),
