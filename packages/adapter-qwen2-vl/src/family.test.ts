@@ -172,4 +172,34 @@ describe('qwen2vlFamily on the tiny checkpoint', () => {
     // VAR acted in this step (the comparison covers redistribution, not only the plain decoder).
     expect(decode.diagnostics!.some((d) => d.moved.data.some((m) => m > 0))).toBe(true);
   });
+
+  it('requests with different image sizes share one decoder batch (continuous batching) and each gets its single-request tokens', async () => {
+    const requests = [
+      { images: [first], question: QUESTION, rows: [{ var: hallucination }], maxNewTokens: 12 },
+      { images: [second], question: 'What color is the top left corner?', rows: [{}], maxNewTokens: 5 },
+      { images: [second, first], question: QUESTION, rows: [{}, { var: hallucination }], maxNewTokens: 9 },
+    ];
+    const alone = [];
+    for (const r of requests) {
+      const prepared = await model.prepare({ question: r.question, images: r.images });
+      alone.push(await collect(model.generate(prepared, { rows: r.rows, maxNewTokens: r.maxNewTokens })));
+    }
+    const batched = await VisionLanguageModel.load(join(scratch, 'model'), { families: [qwen2vlFamily], maxBatchRows: 4 });
+    try {
+      const results = await Promise.all(
+        requests.map(async (r) => collect(batched.generate(await batched.prepare({ question: r.question, images: r.images }), { rows: r.rows, maxNewTokens: r.maxNewTokens }))),
+      );
+      results.forEach((rows, i) =>
+        rows.forEach((row, k) => {
+          expect(row.ids, `request ${i} row ${k}`).toEqual(alone[i]![k]!.ids);
+          row.topLogits.forEach((top, s) => top.forEach((t, j) => expect(Math.abs(t.logit - alone[i]![k]!.topLogits[s]![j]!.logit)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(t.logit)))));
+        }),
+      );
+      const stats = batched.batchStats!;
+      expect(stats.rowSteps / stats.decodeSteps, 'rows per decode step').toBeGreaterThan(1.5);
+      expect(stats.rows).toBe(0);
+    } finally {
+      await batched.close();
+    }
+  });
 });
