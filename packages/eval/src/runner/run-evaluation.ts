@@ -58,6 +58,14 @@ export interface RunEvaluationOptions {
   readonly meta?: Readonly<Record<string, unknown>>;
   /** Stop cleanly between items. */
   readonly signal?: AbortSignal;
+  /**
+   * Items answered at once (default 1): `answer` is called for up to this
+   * many items concurrently, so a batching model can decode them in one
+   * batch. Each prediction is still appended once, when it exists (file
+   * order may then differ from item order; scores and merges do not depend
+   * on it), and a resumed run redoes only the items not yet written.
+   */
+  readonly concurrency?: number;
 }
 
 /** What {@link runEvaluation} did. */
@@ -117,13 +125,12 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
     const resumed = items.filter(isDone).length;
     const tracker = new ProgressTracker({ total: items.length, resumed });
     options.onProgress?.(tracker.snapshot());
+    const concurrency = options.concurrency ?? 1;
+    if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new EvalConfigError(`concurrency must be a positive integer, got ${concurrency}`);
+    const todo = items.filter((item) => !isDone(item));
     let completed = true;
-    for (const item of items) {
-      if (isDone(item)) continue;
-      if (options.signal?.aborted) {
-        completed = false;
-        break;
-      }
+    let failure: { error: unknown } | undefined;
+    const answerItem = async (item: EvalItem) => {
       for (const [index, row] of rows.entries()) {
         const store = stores[index] as PredictionStore;
         if (store.has(item.id)) continue;
@@ -134,7 +141,25 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
         store.append({ ...(result.extra ?? {}), id: item.id, row: row.name, text: result.text });
       }
       options.onProgress?.(tracker.tick());
-    }
+    };
+    // A pool of workers taking items in order; the first failure stops new items, in-flight ones finish.
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length && !failure) {
+        if (options.signal?.aborted) {
+          completed = false;
+          return;
+        }
+        const item = todo[next++] as EvalItem;
+        try {
+          await answerItem(item);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(todo.length, 1)) }, worker));
+    if (failure) throw failure.error;
     const predictionFiles = Object.fromEntries(rows.map((row, index) => [row.name, (stores[index] as PredictionStore).file]));
     const base = { out: options.out, rows, total: items.length, resumed, completed, predictionFiles };
     if (!completed || options.shard !== undefined && options.shard.count > 1 || options.score === false) return base;

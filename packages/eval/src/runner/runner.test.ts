@@ -75,6 +75,24 @@ describe('runEvaluation', () => {
     expect(resumed.scores?.base?.primary.value).toBeCloseTo(50, 10);
   });
 
+  it('answers up to `concurrency` items at once, each prediction once', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vasink-eval-'));
+    let inFlight = 0;
+    let most = 0;
+    const slow = async (item: EvalItem, row: { name: string }) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1 + (Number(item.id.slice(1)) % 4)));
+      inFlight--;
+      return answer(item, row);
+    };
+    const result = await runEvaluation({ benchmark: toy, items, out, answer: slow, rows, concurrency: 6, fsync: 'never' });
+    expect(most).toBe(6);
+    expect(result.scores?.base?.primary.value).toBeCloseTo(50, 10);
+    for (const row of rows) expect(readPredictions(predictionsFile(out, row.name)).predictions.map((p) => p.id).sort()).toEqual(items.map((i) => i.id).sort());
+    await expect(runEvaluation({ benchmark: toy, items, out: mkdtempSync(join(tmpdir(), 'vasink-eval-')), answer, rows, concurrency: 0 })).rejects.toThrow('concurrency must be a positive integer');
+  });
+
   it('refuses a run directory of different data', async () => {
     const out = mkdtempSync(join(tmpdir(), 'vasink-eval-'));
     await runEvaluation({ benchmark: toy, items: items.slice(0, 3), out, answer, fsync: 'never' });
@@ -122,12 +140,13 @@ describe('kill and resume (child process, SIGKILL)', () => {
     writeFileSync(
       entry,
       `import { runEvaluation } from ${JSON.stringify(new URL('./run-evaluation.ts', import.meta.url).pathname)};
-const [out, delay] = process.argv.slice(2);
+const [out, delay, concurrency] = process.argv.slice(2);
 const items = Array.from({ length: 40 }, (_, i) => ({ id: 'q' + i, prompt: 'p' + i, images: [], reference: { answer: i % 3 === 0 ? 'no' : 'yes' }, source: { file: 'toy' } }));
 const benchmark = { name: 'toy', title: 'Toy', group: 'general', inputs: '', judged: false, load: () => ({ items: [], skipped: [], labeled: true, description: '' }),
   async score(items, predictions) { const right = items.filter((it) => predictions.get(it.id)?.text === it.reference.answer).length; return { primary: { name: 'accuracy', value: 100 * right / items.length }, metrics: {}, notes: [] }; } };
 const result = await runEvaluation({ benchmark, items, out, rows: [{ name: 'base' }, { name: 'var' }],
-  answer: async (item, row) => { await new Promise((r) => setTimeout(r, Number(delay))); return { text: (row.name === 'var' || Number(item.id.slice(1)) % 2 === 0 ? 'yes' : 'no') + ' '.repeat(2000) }; },
+  concurrency: Number(concurrency ?? 1),
+  answer: async (item, row) => { await new Promise((r) => setTimeout(r, Number(delay) * (1 + (Number(item.id.slice(1)) * 7) % 5))); return { text: (row.name === 'var' || Number(item.id.slice(1)) % 2 === 0 ? 'yes' : 'no') + ' '.repeat(2000) }; },
   onProgress: (e) => process.stdout.write('done ' + e.done + '\\n') });
 process.stdout.write('SCORES ' + JSON.stringify(result.scores) + '\\n');`,
     );
@@ -135,9 +154,9 @@ process.stdout.write('SCORES ' + JSON.stringify(result.scores) + '\\n');`,
     await esbuild.build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: script, conditions: ['@vasink/source'], logLevel: 'silent' });
   });
 
-  const runChild = (out: string, delay: number, killAfter?: number) =>
+  const runChild = (out: string, delay: number, killAfter?: number, concurrency = 1) =>
     new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, [script, out, String(delay)]);
+      const child = spawn(process.execPath, [script, out, String(delay), String(concurrency)]);
       let stdout = '';
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
@@ -161,6 +180,21 @@ process.stdout.write('SCORES ' + JSON.stringify(result.scores) + '\\n');`,
     for (const row of ['base', 'var']) {
       const ids = readPredictions(predictionsFile(out, row)).predictions.map((p) => p.id);
       expect(ids).toEqual(Array.from({ length: 40 }, (_, i) => `q${i}`));
+    }
+    expect(finished.match(/SCORES (.*)/)?.[1]).toBe(reference.match(/SCORES (.*)/)?.[1]);
+  });
+
+  it('a batched run (8 items at once, finishing out of order) killed twice still ends with every item exactly once and the same scores', async () => {
+    const reference = await runChild(mkdtempSync(join(tmpdir(), 'vasink-eval-')), 0);
+    const out = mkdtempSync(join(tmpdir(), 'vasink-eval-'));
+    expect(await runChild(out, 4, 9, 8)).not.toContain('SCORES');
+    expect(await runChild(out, 4, 30, 8)).not.toContain('SCORES');
+    const finished = await runChild(out, 1, undefined, 8);
+    const all = Array.from({ length: 40 }, (_, i) => `q${i}`);
+    for (const row of ['base', 'var']) {
+      const ids = readPredictions(predictionsFile(out, row)).predictions.map((p) => p.id);
+      expect(ids).toHaveLength(40);
+      expect([...ids].sort()).toEqual([...all].sort());
     }
     expect(finished.match(/SCORES (.*)/)?.[1]).toBe(reference.match(/SCORES (.*)/)?.[1]);
   });
