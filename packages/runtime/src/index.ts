@@ -60,7 +60,7 @@ export { conversationMessages, layoutConversation } from './conversation.js';
 export type { ChatTurn, ConversationLayout } from './conversation.js';
 export type { ConvertOptions, ConvertProgress, QuantOptions, ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
 export { DEFAULT_MAX_BATCH_ROWS, DEFAULT_PREFLIGHT_CONTEXT_TOKENS, MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
-export { InsufficientMemoryError, RUNTIME_OVERHEAD_BYTES, assertMemoryFits, availableMemoryBytes, describeMemoryEstimate, estimateModelMemory } from './memory-preflight.js';
+export { InsufficientMemoryError, RUNTIME_OVERHEAD_BYTES, assertMemoryFits, availableMemoryBytes, describeMemoryEstimate, estimateModelMemory, fitBatchRows } from './memory-preflight.js';
 export type { MemoryEstimate, MemoryEstimateOptions } from './memory-preflight.js';
 export type {
   Inspection,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExternalDataFile, GraphBuilder, writeModel } from '@vasink/onnx-graph';
 import { createTensor } from '@vasink/tensor';
-import { InsufficientMemoryError, RUNTIME_OVERHEAD_BYTES, assertMemoryFits, availableMemoryBytes, estimateModelMemory } from './memory-preflight.js';
+import { InsufficientMemoryError, RUNTIME_OVERHEAD_BYTES, assertMemoryFits, availableMemoryBytes, estimateModelMemory, fitBatchRows } from './memory-preflight.js';
 import type { ModelManifest } from './model-manifest.js';
 
 const GiB = 1024 ** 3;
@@ -126,6 +126,18 @@ describe('assertMemoryFits', () => {
     const big = { ...estimate, weights: 4 * GiB, widened: false, kvCache: 30 * GiB, total: 35 * GiB, contextTokens: 32768 };
     expect(() => assertMemoryFits(big, quantized, 20 * GiB)).toThrow(/float32 \+ int4\) on CPU: .* lower the context \(now 32768 tokens\)$/);
     expect(() => assertMemoryFits(big, quantized, 20 * GiB)).not.toThrow(/--quant/);
+  });
+});
+
+describe('fitBatchRows', () => {
+  it('keeps the most rows whose KV cache fits, down to the minimum; none when the minimum does not fit', () => {
+    const estimate = (rows: number) => estimateModelMemory({ dir, manifest, device: 'cpu', graphs: ['decoder.onnx'], contextTokens: 1000, rows });
+    const one = estimate(1).total;
+    const perRow = estimate(2).total - one;
+    expect(perRow).toBeGreaterThan(0);
+    expect(fitBatchRows({ estimate, min: 1, max: 16, available: one + 4.5 * perRow })).toBe(5);
+    expect(fitBatchRows({ estimate, min: 2, max: 3, available: one + 100 * perRow })).toBe(3);
+    expect(fitBatchRows({ estimate, min: 2, max: 16, available: one + 0.5 * perRow })).toBeUndefined();
   });
 });
 

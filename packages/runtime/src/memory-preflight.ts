@@ -154,3 +154,19 @@ export function assertMemoryFits(estimate: MemoryEstimate, manifest: ModelManife
     { needed: estimate.total, available, estimate },
   );
 }
+
+/**
+ * The most decoder rows, between `min` and `max`, whose estimate fits in
+ * `available` bytes (the KV cache and prefill activations grow with the
+ * rows); `undefined` when not even `min` rows fit. `estimate(rows)` is
+ * {@link estimateModelMemory} for that many rows.
+ */
+export function fitBatchRows(options: { estimate: (rows: number) => MemoryEstimate; min: number; max: number; available?: number }): number | undefined {
+  const available = options.available ?? availableMemoryBytes();
+  let best: number | undefined;
+  for (let rows = options.min; rows <= options.max; rows++) {
+    if (options.estimate(rows).total > available) break;
+    best = rows;
+  }
+  return best;
+}

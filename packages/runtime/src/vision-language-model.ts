@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { float16ArrayToFloat32 } from '@vasink/tensor';
+import { InvalidArgumentError, float16ArrayToFloat32 } from '@vasink/tensor';
 import { VasinkError } from '@vasink/tensor';
 import type { VarConfig } from '@vasink/var';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
@@ -9,7 +9,7 @@ import type { GenerateOptions, GenerationEvent } from './generate.js';
 import type { ChatTurn } from './conversation.js';
 import type { DecoderStep } from './decoder-step.js';
 import type { ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
-import { assertMemoryFits, estimateModelMemory } from './memory-preflight.js';
+import { assertMemoryFits, estimateModelMemory, fitBatchRows } from './memory-preflight.js';
 import { type ModelManifest, ModelDirectoryError, readManifest } from './model-manifest.js';
 import { type DecoderPromptRow, type VarStepDiagnostics, createOnnxDecoderStep } from './onnx-decoder-step.js';
 import { type Device, type DeviceRequest, type SessionLogger, createSession } from './session.js';
@@ -45,6 +45,12 @@ export interface LoadVisionLanguageModelOptions {
    * preflight provisions this many rows unless `memory.rows` says otherwise.
    */
   maxBatchRows?: number;
+  /**
+   * Lower `maxBatchRows` to what the memory preflight allows instead of
+   * refusing: the load keeps the most rows, down to `min`, whose KV cache
+   * and prefill activations fit (`model.maxBatchRows` tells what it kept).
+   */
+  fitBatchRows?: { readonly min: number };
 }
 
 /** Rows a model batches by default: one request's base and VAR rows. */
@@ -147,25 +153,34 @@ export class VisionLanguageModel {
     const tokenizer = await loadTokenizer(dir);
     // The decoder decides the device (CUDA or the CPU fallback); the other graphs follow it.
     const decoderFile = options.decoder === 'diagnostic' ? manifest.graphs.decoderDiagnostics : manifest.graphs.decoder;
-    if (options.memory !== false) {
+    let maxBatchRows = options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS;
+    if (!(Number.isInteger(maxBatchRows) && maxBatchRows >= 1)) throw new InvalidArgumentError(`maxBatchRows must be a positive integer, got ${maxBatchRows}`);
+    const memory = options.memory;
+    if (memory !== false) {
       // Checked for the CPU unless CUDA was asked for explicitly: 'auto' may fall back to the CPU.
-      const estimate = estimateModelMemory({
-        dir,
-        manifest,
-        graphs: [decoderFile, manifest.graphs.vision, manifest.graphs.embed],
-        device: options.device === 'cuda' ? 'cuda' : 'cpu',
-        contextTokens: options.memory?.contextTokens ?? DEFAULT_PREFLIGHT_CONTEXT_TOKENS,
-        rows: options.memory?.rows ?? options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS,
-        ...(options.memory?.promptTokens === undefined ? {} : { promptTokens: options.memory.promptTokens }),
-      });
-      assertMemoryFits(estimate, manifest);
+      const estimate = (rows: number) =>
+        estimateModelMemory({
+          dir,
+          manifest,
+          graphs: [decoderFile, manifest.graphs.vision, manifest.graphs.embed],
+          device: options.device === 'cuda' ? 'cuda' : 'cpu',
+          contextTokens: memory?.contextTokens ?? DEFAULT_PREFLIGHT_CONTEXT_TOKENS,
+          rows,
+          ...(memory?.promptTokens === undefined ? {} : { promptTokens: memory.promptTokens }),
+        });
+      if (options.fitBatchRows) {
+        const fitted = fitBatchRows({ estimate, min: options.fitBatchRows.min, max: maxBatchRows });
+        // Not even the minimum fits: refuse, naming the numbers at the minimum.
+        if (fitted === undefined) assertMemoryFits(estimate(options.fitBatchRows.min), manifest);
+        else maxBatchRows = fitted;
+      } else assertMemoryFits(estimate(memory?.rows ?? maxBatchRows), manifest);
     }
     const decoder = await openGraph(dir, decoderFile, options.device ?? 'cpu', options);
     const [vision, embed] = await Promise.all([
       openGraph(dir, manifest.graphs.vision, decoder.device, options),
       openGraph(dir, manifest.graphs.embed, decoder.device, options),
     ]);
-    return new VisionLanguageModel(dir, manifest, family, tokenizer, decoder.device, { vision: vision.session, embed: embed.session, decoder: decoder.session }, options);
+    return new VisionLanguageModel(dir, manifest, family, tokenizer, decoder.device, { vision: vision.session, embed: embed.session, decoder: decoder.session }, { ...options, maxBatchRows });
   }
 
   /** D_sink in use: the override, else the manifest's; null when unknown. */
@@ -241,6 +256,11 @@ export class VisionLanguageModel {
     );
   }
 
+  /** Rows the decoder batch holds at most (after `fitBatchRows`). */
+  get maxBatchRows(): number {
+    return this.options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS;
+  }
+
   /** Batching counters of the product decoder (rows now, waiting requests, decode steps and rows computed). */
   get batchStats(): BatchSchedulerStats | undefined {
     return this.schedulers.get(this.sessions.decoder)?.stats;
@@ -256,7 +276,7 @@ export class VisionLanguageModel {
         batch: new DecoderBatch(this.batchOptions(decoder)),
         tokenizer: this.tokenizer,
         eosTokenIds: this.manifest.tokens.eosTokenIds,
-        maxRows: this.options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS,
+        maxRows: this.maxBatchRows,
       });
       this.schedulers.set(decoder, scheduler);
     }
