@@ -45,6 +45,14 @@ describe('vasink eval with a tiny LLaVA checkpoint', () => {
       .filter(Boolean)
       .map((line) => (JSON.parse(line) as { id: string }).id);
 
+  /** POPE ids are `<category>-<question id>`, categories in file order. */
+  const byItemOrder = (a: string, b: string) => {
+    const key = (id: string) => [['random', 'popular', 'adversarial'].indexOf(id.split('-')[0]!), Number(id.split('-')[1])] as const;
+    const [ca, qa] = key(a);
+    const [cb, qb] = key(b);
+    return ca - cb || qa - qb;
+  };
+
   it('scores base and VAR and writes the reports', async () => {
     const result = await runCli(evalArgs(join(dir, 'full')));
     expect(result.code, result.stderr).toBe(0);
@@ -52,6 +60,27 @@ describe('vasink eval with a tiny LLaVA checkpoint', () => {
     expect(Object.keys(scores).sort()).toEqual(['base', 'var']);
     for (const file of ['summary.md', 'summary.json', 'compare.md', 'chart.svg']) expect(existsSync(join(dir, 'full', file)), file).toBe(true);
     for (const row of ['base', 'var']) expect(new Set(predictionIds(join(dir, 'full'), row)).size).toBe(items);
+  });
+
+  it('--batch changes the speed, never the answers: --batch 1 and --batch 6 write the same predictions', async () => {
+    const texts = async (batch: string) => {
+      const out = join(dir, `batch-${batch}`);
+      const result = await runCli([...evalArgs(out), '--max-new-tokens', '12', '--batch', batch]);
+      expect(result.code, result.stderr).toBe(0);
+      return Object.fromEntries(
+        ['base', 'var'].flatMap((row) =>
+          readFileSync(join(out, 'predictions', `${row}.jsonl`), 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as { id: string; text: string; tokens: number })
+            .map((p) => [`${row}/${p.id}`, `${p.tokens}:${p.text}`]),
+        ),
+      );
+    };
+    const one = await texts('1');
+    expect(Object.keys(one)).toHaveLength(2 * items);
+    expect(await texts('6')).toEqual(one);
+    expect((await runCli([...evalArgs(join(dir, 'bad-batch')), '--batch', '0'])).stderr).toMatch(/--batch/);
   });
 
   it('resumes a run killed mid-way: nothing lost or duplicated, scores identical', async () => {
@@ -95,7 +124,8 @@ describe('vasink eval with a tiny LLaVA checkpoint', () => {
     }
     const merged = await runCli(['eval', 'merge', 'pope', '--data', data, '--images', images, '--out', out]);
     expect(merged.code, merged.stderr).toBe(0);
-    expect(predictionIds(out, 'var')).toEqual(predictionIds(join(dir, 'full'), 'var'));
+    // The merge writes benchmark order; a batched run writes in the order items finish.
+    expect(predictionIds(out, 'var')).toEqual([...predictionIds(join(dir, 'full'), 'var')].sort(byItemOrder));
   });
 
   it('names the file and line of a malformed record, or counts it with --allow-skips', async () => {

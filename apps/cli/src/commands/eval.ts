@@ -6,6 +6,11 @@ import { UsageError, numberFlag, parseCommand, required } from '../lib/usage.js'
 import { VAR_FLAGS, VAR_HELP, varFromFlags } from '../lib/var-flags.js';
 import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
 
+/** Items an evaluation answers at once unless --batch says otherwise (fewer when memory is short). */
+export const DEFAULT_EVAL_BATCH = 8;
+/** Prompt tokens per row the eval's preflight provisions beside the answer (LLaVA-1.5: 576 image tokens and a question); --context overrides. */
+const EVAL_PROMPT_TOKENS = 1024;
+
 const HELP = `usage: vasink eval <benchmark> --model <dir> --data <path> --out <dir> [options]
        vasink eval merge <benchmark> --data <path> --out <dir>
 
@@ -21,6 +26,9 @@ benchmarks: ${Object.keys(BENCHMARKS).join(', ')}
   --compare                answer every item without and with VAR (image features computed once)
   --shard i/n              run the i-th of n shards (0-based); then \`vasink eval merge\`
   --allow-skips            skip and count malformed records instead of failing
+  --batch <n>              items answered at once, decoded in one batch (default ${DEFAULT_EVAL_BATCH},
+                           lowered to what memory allows; --compare puts both rows of an
+                           item in the batch). The answers do not depend on it.
   --max-new-tokens <n>     default 128
   --limit <n>              only the first n items (smoke runs)
   --judge-url <url>        OpenAI-compatible endpoint for judged benchmarks (…/v1)
@@ -39,6 +47,7 @@ const FLAGS = {
   shard: { type: 'string' },
   'allow-skips': { type: 'boolean' },
   'max-new-tokens': { type: 'string' },
+  batch: { type: 'string' },
   limit: { type: 'string' },
   'judge-url': { type: 'string' },
   'judge-model': { type: 'string' },
@@ -79,8 +88,19 @@ export async function runEval(args: string[]): Promise<number> {
       ? createJudge({ url: values['judge-url'], model: values['judge-model'], ...(values['judge-key-env'] ? { apiKeyEnv: values['judge-key-env'] } : {}), cacheDir: `${out}/judge-cache` })
       : undefined;
   if (benchmark.judged === true && !judge) throw new UsageError(`${benchmark.name} is scored by a judge model: give --judge-url and --judge-model`);
-  const model = await openModel(values);
+  const batchFlag = numberFlag(values.batch, 'batch', { integer: true, min: 1 });
+  const batch = batchFlag ?? DEFAULT_EVAL_BATCH;
+  // The preflight provisions every row of the batch at the prompt (an image and a question) plus the answer.
+  const contextTokens = numberFlag(values.context, 'context', { integer: true, min: 1 }) ?? EVAL_PROMPT_TOKENS + maxNewTokens;
+  const model = await openModel(values, {
+    memory: { contextTokens },
+    maxBatchRows: batch * rows.length,
+    // A --batch the user chose is kept or refused; the default shrinks to what fits.
+    ...(batchFlag === undefined ? { fitBatchRows: { min: rows.length } } : {}),
+  });
   try {
+    const inFlight = Math.max(1, Math.floor(model.maxBatchRows / rows.length));
+    if (inFlight < batch) process.stderr.write(`batch: ${inFlight} item(s) at once (${batch} would not fit in memory at ${contextTokens} tokens per row)\n`);
     const answer = answerWithModel(model, rows, maxNewTokens);
     const result = await runEvaluation({
       benchmark,
@@ -88,11 +108,12 @@ export async function runEval(args: string[]): Promise<number> {
       out,
       answer,
       rows,
+      concurrency: inFlight,
       ...(values.shard ? { shard: parseShard(values.shard) } : {}),
       onProgress: createProgressPrinter(process.stderr),
       ...(judge ? { judge } : {}),
       skipped: loaded.skipped,
-      meta: { model: model.dir, family: model.manifest.family, data: values.data, maxNewTokens },
+      meta: { model: model.dir, family: model.manifest.family, data: values.data, maxNewTokens, batch: inFlight },
     });
     const lines = [`${result.total} item(s), ${result.resumed} resumed from an earlier run; predictions in ${Object.values(result.predictionFiles).join(', ')}`];
     if (result.reports) lines.push(`reports: ${Object.values(result.reports).join(', ')}`);
@@ -106,22 +127,28 @@ export async function runEval(args: string[]): Promise<number> {
 
 /**
  * The runner's answer function: every row of one item is generated in one
- * batch from one prepared request (image features once); the rows asked later
- * for the same item are served from that batch.
+ * request from one prepared request (image features once); the rows asked
+ * later for the same item are served from it. Items answered concurrently
+ * share the model's decoder batch.
  */
 export function answerWithModel(model: VisionLanguageModel, rows: readonly EvalRow[], maxNewTokens: number) {
-  let cached: { id: string; texts: Map<string, { text: string; ids: number[] }> } | undefined;
+  const pending = new Map<string, { answers: Promise<Map<string, { text: string; ids: number[] }>>; left: Set<string> }>();
   const settings = (row: EvalRow): RowSettings => (row.name === 'base' ? {} : { var: row.settings as unknown as VarConfig });
+  const generateItem = async (item: EvalItem) => {
+    const images = await Promise.all(item.images.map((ref) => decodeImage('path' in ref ? ref.path : Buffer.from(ref.base64, 'base64'))));
+    const prepared = await model.prepare({ question: item.prompt, images });
+    const results = await collect(model.generate(prepared, { rows: rows.map(settings), maxNewTokens }));
+    return new Map(rows.map((r, i) => [r.name, { text: results[i]!.text.trim(), ids: results[i]!.ids }]));
+  };
   return async (item: EvalItem, row: EvalRow) => {
-    if (cached?.id !== item.id || !cached.texts.has(row.name)) {
-      const images = await Promise.all(
-        item.images.map((ref) => decodeImage('path' in ref ? ref.path : Buffer.from(ref.base64, 'base64'))),
-      );
-      const prepared = await model.prepare({ question: item.prompt, images });
-      const results = await collect(model.generate(prepared, { rows: rows.map(settings), maxNewTokens }));
-      cached = { id: item.id, texts: new Map(rows.map((r, i) => [r.name, { text: results[i]!.text.trim(), ids: results[i]!.ids }])) };
+    let entry = pending.get(item.id);
+    if (!entry) {
+      entry = { answers: generateItem(item), left: new Set(rows.map((r) => r.name)) };
+      pending.set(item.id, entry);
     }
-    const answer = cached.texts.get(row.name)!;
+    entry.left.delete(row.name);
+    if (entry.left.size === 0) pending.delete(item.id);
+    const answer = (await entry.answers).get(row.name)!;
     return { text: answer.text, extra: { tokens: answer.ids.length } };
   };
 }

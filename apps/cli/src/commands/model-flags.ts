@@ -27,7 +27,7 @@ export const MODEL_HELP = `model options:
  */
 export async function openModel(
   values: Record<string, string | string[] | boolean | undefined>,
-  options: { decoder?: 'product' | 'diagnostic'; memory?: LoadVisionLanguageModelOptions['memory'] } = {},
+  options: Pick<LoadVisionLanguageModelOptions, 'decoder' | 'memory' | 'maxBatchRows' | 'fitBatchRows'> = {},
 ): Promise<VisionLanguageModel> {
   const device = (values.device as string | undefined) ?? 'auto';
   if (!['auto', 'cuda', 'cpu'].includes(device)) throw new UsageError(`--device must be auto, cuda or cpu, got "${device}"`);
@@ -42,6 +42,8 @@ export async function openModel(
     ...(options.decoder ? { decoder: options.decoder } : {}),
     ...(contextTokens === undefined ? {} : { memory: { contextTokens } }),
     ...(options.memory === undefined ? {} : { memory: options.memory }),
+    ...(options.maxBatchRows === undefined ? {} : { maxBatchRows: options.maxBatchRows }),
+    ...(options.fitBatchRows === undefined ? {} : { fitBatchRows: options.fitBatchRows }),
     // 'auto' quietly takes the CPU when CUDA is absent; an explicit --device cuda warns.
     logger: (message, level) => level === 'warn' && process.stderr.write(`vasink: ${message}\n`),
   });
