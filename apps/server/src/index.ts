@@ -1,6 +1,6 @@
 export { createVasinkServer, startServer } from './server.js';
 export type { ServerAddress, ServerState, StartServerOptions, VasinkServer } from './server.js';
-export { DEFAULT_LIMITS, resolveServerOptions } from './server-options.js';
+export { DEFAULT_LIMITS, DEFAULT_MAX_BATCH, resolveServerOptions } from './server-options.js';
 export type { ResolvedServerOptions, ServerLimits, VasinkServerOptions } from './server-options.js';
 export type { ServedModel } from './served-model.js';
 export { ApiError } from './api-error.js';

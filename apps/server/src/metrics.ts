@@ -142,13 +142,25 @@ export class ServerMetrics {
   readonly tokenRate = new TokenRate();
   private readonly metrics: Metric[];
 
-  constructor(state: { queueDepth: () => number; active: () => number; concurrency: number; maxQueue: number; ready: () => boolean; draining: () => boolean }) {
+  constructor(state: {
+    queueDepth: () => number;
+    active: () => number;
+    concurrency: () => number;
+    maxQueue: number;
+    ready: () => boolean;
+    draining: () => boolean;
+    /** The decoder batch: rows now, and decode steps and the rows they computed since load. */
+    batch: () => { rows: number; decodeSteps: number; rowSteps: number } | undefined;
+  }) {
     this.metrics = [
       this.requests,
       new Gauge('vasink_queue_depth', 'Requests waiting for a slot.', state.queueDepth),
       new Gauge('vasink_queue_capacity', 'Requests that may wait before 429.', () => state.maxQueue),
       new Gauge('vasink_active_requests', 'Requests holding a slot (generating or inspecting).', state.active),
-      new Gauge('vasink_concurrency', 'Slots: requests that run at once.', () => state.concurrency),
+      new Gauge('vasink_concurrency', 'Slots: requests that run at once (the decoder batch size).', state.concurrency),
+      new Gauge('vasink_batch_rows', 'Rows in the decoder batch now (requests decoding together; a compare request has two).', () => state.batch()?.rows ?? 0),
+      new Gauge('vasink_decode_steps', 'Decode steps run since the model loaded (a counter).', () => state.batch()?.decodeSteps ?? 0),
+      new Gauge('vasink_decode_row_steps', 'Rows those decode steps computed (a counter; ÷ vasink_decode_steps = mean batch occupancy).', () => state.batch()?.rowSteps ?? 0),
       this.queueRejections,
       this.disconnects,
       this.timeouts,

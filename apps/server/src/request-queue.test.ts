@@ -3,6 +3,27 @@ import { ApiError } from './api-error.js';
 import { RequestQueue } from './request-queue.js';
 
 describe('RequestQueue', () => {
+  it('resizes: fewer slots hold new requests back, more slots grant waiters at once', async () => {
+    const queue = new RequestQueue(1, 4);
+    const first = await queue.acquire();
+    const waiting = [queue.acquire(), queue.acquire()];
+    expect(queue.depth).toBe(2);
+    queue.resize(3);
+    expect(queue.concurrency).toBe(3);
+    const granted = await Promise.all(waiting);
+    expect(queue.active).toBe(3);
+    queue.resize(1);
+    first();
+    granted[0]!();
+    expect(queue.active).toBe(1);
+    const next = queue.acquire();
+    expect(queue.depth).toBe(1);
+    granted[1]!();
+    (await next)();
+    expect(queue.active).toBe(0);
+    expect(() => queue.resize(0)).toThrow('at least one slot');
+  });
+
   it('runs up to `concurrency`, queues up to `maxQueue` in order, refuses beyond with 429', async () => {
     const queue = new RequestQueue(2, 1);
     const a = await queue.acquire();

@@ -18,10 +18,26 @@ export class RequestQueue {
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    readonly concurrency: number,
+    private slots: number,
     readonly maxQueue: number,
     private readonly onChange: () => void = () => {},
   ) {}
+
+  /** Holders at once. */
+  get concurrency(): number {
+    return this.slots;
+  }
+
+  /** Change the number of slots (the server fits it to memory once the model is loaded); waiters get new slots at once. */
+  resize(slots: number): void {
+    if (!(Number.isInteger(slots) && slots >= 1)) throw new Error(`a queue needs at least one slot, got ${slots}`);
+    this.slots = slots;
+    while (this.running < this.slots && this.waiters.length > 0) {
+      this.running++;
+      this.waiters.shift()!.grant(this.releaser());
+    }
+    this.onChange();
+  }
 
   /** Slots in use. */
   get active(): number {

@@ -7,7 +7,8 @@ import type { VisionLanguageModel } from '@vasink/runtime';
 export type ServedModel = Pick<
   VisionLanguageModel,
   'dir' | 'manifest' | 'tokenizer' | 'device' | 'sinkDims' | 'prepare' | 'generate' | 'inspect' | 'close'
->;
+> &
+  Partial<Pick<VisionLanguageModel, 'maxBatchRows' | 'batchStats'>>;
 
 /**
  * The context length of a model: `contextLength` / `maxPositionEmbeddings` /

@@ -38,7 +38,7 @@ interface Control {
 async function serve(options: Partial<VasinkServerOptions> = {}, control: Control = {}) {
   const server = createVasinkServer({
     model: converted.dir,
-    loadModel: async () => ({ ...throttledModel(model, control), close: async () => {} }),
+    loadModel: async () => Object.assign(throttledModel(model, control), { close: async () => {} }),
     port: 0,
     ...options,
   });
@@ -228,6 +228,9 @@ describe('timeouts and disconnects', () => {
     expect(log[0]!.completionTokens).toBeLessThan(20);
     expect(await queueState(url)).toEqual(expect.objectContaining({ active: 0, waiting: 0 }));
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^vasink_client_disconnects_total 1$/m);
+    // The request's row left the decoder batch.
+    await until(async () => /^vasink_batch_rows 0$/m.test(await (await fetch(`${url}/metrics`)).text()), 'the row to leave the batch');
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^vasink_decode_steps [1-9]/m);
   });
 });
 

@@ -34,6 +34,9 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   bodyTimeoutMs: 60_000,
 });
 
+/** Requests a server batches by default (fewer when memory at the served context is short). */
+export const DEFAULT_MAX_BATCH = 8;
+
 /** Options of {@link createVasinkServer} and {@link startServer}. Only `model` (or `loadModel`) is required. */
 export interface VasinkServerOptions {
   /** A converted model directory (`vasink convert`). Required unless `loadModel` is given. */
@@ -62,7 +65,15 @@ export interface VasinkServerOptions {
   corsOrigins?: readonly string[];
   /** Allow `file://` image URLs for files under this directory (symlinks resolved). Default: file URLs refused. */
   imageDir?: string;
-  /** Generations (and inspections) run at once. Default 1. */
+  /**
+   * Requests generating at once, sharing one decoder batch (continuous
+   * batching: a request joins the running batch after its prefill and
+   * leaves it when done). Default {@link DEFAULT_MAX_BATCH}, lowered at load
+   * to what the memory preflight allows at the served context; a value set
+   * here is kept or refused.
+   */
+  maxBatch?: number;
+  /** The former name of `maxBatch` (used when `maxBatch` is not given). */
   concurrency?: number;
   /** Requests that may wait for a slot; beyond that, 429. Default 16. */
   maxQueue?: number;
@@ -91,7 +102,10 @@ export interface ResolvedServerOptions {
   apiKeys: readonly string[];
   corsOrigins: readonly string[];
   imageDir: string | undefined;
+  /** Slots: requests generating (or inspecting) at once, before the load fits them to memory. */
   concurrency: number;
+  /** True when the caller chose the batch size: the load refuses instead of lowering it. */
+  batchChosen: boolean;
   maxQueue: number;
   requestTimeoutMs: number;
   drainTimeoutMs: number;
@@ -132,7 +146,8 @@ export function resolveServerOptions(options: VasinkServerOptions): ResolvedServ
     apiKeys,
     corsOrigins: options.corsOrigins ?? [],
     imageDir: options.imageDir === undefined ? undefined : resolve(options.imageDir),
-    concurrency: positiveInteger('concurrency', options.concurrency ?? 1),
+    concurrency: positiveInteger(options.maxBatch === undefined && options.concurrency !== undefined ? 'concurrency' : 'maxBatch', options.maxBatch ?? options.concurrency ?? DEFAULT_MAX_BATCH),
+    batchChosen: options.maxBatch !== undefined || options.concurrency !== undefined,
     maxQueue: positiveInteger('maxQueue', options.maxQueue ?? 16, 0),
     requestTimeoutMs: positiveInteger('requestTimeoutMs', options.requestTimeoutMs ?? 120_000),
     drainTimeoutMs: positiveInteger('drainTimeoutMs', options.drainTimeoutMs ?? 30_000, 0),

@@ -288,6 +288,22 @@ describe('errors in OpenAI shape', () => {
 });
 
 describe('metrics', () => {
+  it('8 concurrent streaming clients share the decoder batch: each gets its answer alone, /metrics shows the occupancy', async () => {
+    const metric = async (name: string) => Number((await (await fetch(`${url}/metrics`)).text()).match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+    const requests = Array.from({ length: 8 }, (_, i) =>
+      ask(['Describe the picture.', 'What is in the corner?', 'Is there a square?', 'Name the colours.'][i % 4]!, { max_tokens: 6 + (i % 3) * 5, var: i % 2 === 0 ? false : { preset: i % 4 === 1 ? 'general' : 'hallucination' } }),
+    );
+    const alone: string[] = [];
+    for (const r of requests) alone.push((await create(r)).choices[0]!.message.content ?? '');
+    const [steps, rowSteps] = [await metric('vasink_decode_steps'), await metric('vasink_decode_row_steps')];
+    const together = await Promise.all(requests.map(async (r) => (await streamed(r)).map((c) => c.choices[0]?.delta.content ?? '').join('')));
+    expect(together).toEqual(alone);
+    const occupancy = ((await metric('vasink_decode_row_steps')) - rowSteps) / ((await metric('vasink_decode_steps')) - steps);
+    expect(occupancy, 'rows per decode step while 8 clients stream').toBeGreaterThan(2);
+    expect(await metric('vasink_concurrency')).toBe(8);
+    expect(await metric('vasink_batch_rows')).toBe(0);
+  });
+
   it('exposes requests, queue, tokens/s and latency histograms in Prometheus format', async () => {
     const res = await fetch(`${url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);

@@ -116,8 +116,9 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
   const metrics = new ServerMetrics({
     queueDepth: () => queue.depth,
     active: () => queue.active,
-    concurrency: resolved.concurrency,
+    concurrency: () => queue.concurrency,
     maxQueue: resolved.maxQueue,
+    batch: () => model?.batchStats,
     ready: () => state === 'ready',
     draining: () => state === 'draining',
   });
@@ -136,8 +137,10 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
       device: options.device ?? 'auto',
       ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
       ...(options.sinkDims ? { sinkDims: options.sinkDims } : {}),
-      // The preflight provisions what the server admits: `concurrency` rows at the context length, prompts up to the limit.
-      memory: { contextTokens: options.contextLength ?? resolved.contextLength, promptTokens: resolved.limits.maxPromptTokens, rows: resolved.concurrency },
+      // The preflight provisions what the server admits: a batch of rows at the context length, prompts up to the limit.
+      memory: { contextTokens: options.contextLength ?? resolved.contextLength, promptTokens: resolved.limits.maxPromptTokens },
+      maxBatchRows: resolved.concurrency,
+      ...(resolved.batchChosen ? {} : { fitBatchRows: { min: 1 } }),
       logger: (message) => notice(message),
     });
   }
@@ -154,8 +157,12 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
         }
         model = loaded;
         contextLength = options.contextLength ?? contextLengthOf(loaded, resolved.contextLength);
+        if (loaded.maxBatchRows !== undefined && loaded.maxBatchRows < queue.concurrency) {
+          notice(`batch: ${loaded.maxBatchRows} request(s) at once (${queue.concurrency} would not fit in memory at ${contextLength} tokens each)`);
+          queue.resize(loaded.maxBatchRows);
+        }
         state = 'ready';
-        notice(`model ${resolved.modelName} (${loaded.manifest.family}) ready on ${loaded.device} in ${Math.round(performance.now() - started)} ms`);
+        notice(`model ${resolved.modelName} (${loaded.manifest.family}) ready on ${loaded.device} in ${Math.round(performance.now() - started)} ms; batch of ${queue.concurrency}`);
       },
       (error: unknown) => {
         loadError = error;

@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, formatRequestLogEntry, startServer } from '@vasink/server';
+import { DEFAULT_LIMITS, DEFAULT_MAX_BATCH, formatRequestLogEntry, startServer } from '@vasink/server';
 import { FAMILIES } from '../lib/families.js';
 import { UsageError, intListFlag, numberFlag, parseCommand, required } from '../lib/usage.js';
 
@@ -17,9 +17,11 @@ SIGTERM drains: in-flight requests finish, new ones get 503, then exit 0.
   --api-key <key>            require "Authorization: Bearer <key>"; repeat for several
   --cors-origin <origin>     allow this browser origin; repeat for several (default: no CORS)
   --image-dir <dir>          allow file:// image URLs under this directory (default: refused)
-  --concurrency <n>          requests generating at once (default 1)
+  --max-batch <n>            requests generating at once, decoded in one batch (continuous
+                             batching; default ${DEFAULT_MAX_BATCH}, lowered at start to what memory allows;
+                             a value given here is kept or refused). --concurrency: same
   --context <n>              context length served (default: the model's, else 4096); the
-                             memory preflight provisions concurrency × this context at start
+                             memory preflight provisions max-batch × this context at start
   --max-queue <n>            waiting requests before 429 (default 16)
   --timeout <seconds>        per-request timeout (default 120)
   --var <preset|off>         VAR for requests that give no "var" field (default off)
@@ -44,6 +46,7 @@ export async function runServe(args: string[]): Promise<number> {
       'api-key': { type: 'string', multiple: true },
       'cors-origin': { type: 'string', multiple: true },
       'image-dir': { type: 'string' },
+      'max-batch': { type: 'string' },
       concurrency: { type: 'string' },
       context: { type: 'string' },
       'max-queue': { type: 'string' },
@@ -87,6 +90,7 @@ export async function runServe(args: string[]): Promise<number> {
     ...(values['api-key'] ? { apiKeys: values['api-key'] } : {}),
     ...(values['cors-origin'] ? { corsOrigins: values['cors-origin'] } : {}),
     ...(values['image-dir'] ? { imageDir: values['image-dir'] } : {}),
+    ...(int('max-batch') ? { maxBatch: int('max-batch') } : {}),
     ...(int('concurrency') ? { concurrency: int('concurrency') } : {}),
     ...(int('context') ? { contextLength: int('context') } : {}),
     ...(int('max-queue', 0) !== undefined ? { maxQueue: int('max-queue', 0) } : {}),

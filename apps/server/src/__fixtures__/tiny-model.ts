@@ -33,6 +33,12 @@ export function throttledModel(model: ServedModel, control: { gate?: Promise<voi
     tokenizer: model.tokenizer,
     device: model.device,
     sinkDims: model.sinkDims,
+    get maxBatchRows() {
+      return model.maxBatchRows;
+    },
+    get batchStats() {
+      return model.batchStats;
+    },
     async prepare(request) {
       await control.gate;
       return model.prepare(request);
