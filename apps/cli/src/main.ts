@@ -1,4 +1,4 @@
-import { VasinkError } from '@vasink/tensor';
+import { describeError, exposureOf } from '@vasink/tensor';
 import { runBench } from './commands/bench.js';
 import { runConvert } from './commands/convert.js';
 import { runDemo } from './commands/demo.js';
@@ -28,6 +28,9 @@ commands:
                     and the decode floor of a converted model on this machine
   serve             OpenAI-compatible HTTP server with per-request VAR and a playground page
   help              show this text
+
+exit codes: 0 done, 1 bad input (a file, image, record or value you gave), 2 bad usage (flags),
+            3 setup (model directory, memory, port, permissions), 70 a bug in vasink (with its stack)
 `;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -57,15 +60,30 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(rest);
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`vasink ${command}: ${error.message}\n`);
-      return 2;
-    }
-    if (VasinkError.is(error)) {
-      process.stderr.write(`vasink ${command}: ${error.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`vasink ${command}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 70;
+    return report(command, error);
   }
+}
+
+/**
+ * Exit codes, by whose fault an error is (see `ErrorExposure`): 2 a usage
+ * mistake (flags), 1 the user's input (a file, an image, a record, a flag's
+ * value), 3 the setup (model directory, memory, port, permissions), 70 a bug
+ * in vasink. All but the last are one line on stderr.
+ */
+export const EXIT_CODES = { usage: 2, input: 1, config: 3, internal: 70 } as const;
+
+function report(command: string, error: unknown): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`vasink ${command}: ${error.message}\n`);
+    return EXIT_CODES.usage;
+  }
+  const exposure = exposureOf(error);
+  if (exposure !== 'internal') {
+    process.stderr.write(`vasink ${command}: ${describeError(error)}\n`);
+    return EXIT_CODES[exposure];
+  }
+  process.stderr.write(
+    `vasink ${command}: internal error (a bug in vasink; please report it with this text): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  return EXIT_CODES.internal;
 }

@@ -48,6 +48,38 @@ describe('vasink usage and errors', () => {
     }
   });
 
+  it('operating-system errors on paths the user gave are one line with exit 1, setup problems exit 3 — never a stack trace', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const sample = new URL('../assets/sample.png', import.meta.url).pathname;
+    await runCli(['fixture', 'llava', join(dir, 'hf')]);
+    const cases: [string[], number, RegExp][] = [
+      [['convert', join(dir, 'hf'), file], 1, /a-file: (already exists|a part of the path is a file)/],
+      [['convert', join(dir, 'hf'), join(file, 'sub')], 1, /a-file\/sub: a part of the path is a file, not a directory \(ENOTDIR/],
+      [['convert', join(dir, 'hf'), ''], 2, /.+/],
+      [['fixture', 'llava', join(file, 'x')], 1, /a part of the path is a file/],
+      [['serve', '--model', dir, '--port', '99999'], 1, /port must be an integer in \[0, 65535\], got 99999/],
+    ];
+    for (const [args, code, message] of cases) {
+      const result = await runCli(args);
+      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(result.stderr, args.join(' ')).not.toMatch(/internal error|    at /);
+      expect(result.stderr, args.join(' ')).toMatch(message);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(code);
+    }
+    expect(sample).toBeTruthy();
+    // A port in use is the setup's problem: exit 3.
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const busy = await runCli(['serve', '--model', dir, '--port', String(port)]);
+    blocker.close();
+    expect(busy.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE, listen\\)`));
+    expect(busy.stderr.trim().split('\n')).toHaveLength(1);
+    expect(busy.code).toBe(3);
+  });
+
   it('refuses a directory that is not a converted model', async () => {
     const sample = new URL('../assets/sample.png', import.meta.url).pathname;
     const result = await runCli(['generate', '--model', dir, '--prompt', 'hi', '--image', sample]);

@@ -1,7 +1,4 @@
-import { ImageDecodeError } from '@vasink/image';
-import { MissingSinkDimsError } from '@vasink/runtime';
-import { VasinkError } from '@vasink/tensor';
-import { VarConfigError } from '@vasink/var';
+import { VasinkError, describeError, exposureOf } from '@vasink/tensor';
 
 /** OpenAI's `error.type` values this server uses. */
 export type ApiErrorType =
@@ -34,7 +31,7 @@ export class ApiError extends VasinkError {
     message: string,
     options: { type?: ApiErrorType; param?: string; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(message, { code, details: { status, ...(options.param ? { param: options.param } : {}) }, cause: options.cause });
+    super(message, { code, details: { status, ...(options.param ? { param: options.param } : {}) }, cause: options.cause, exposure: status < 500 ? 'input' : status === 503 ? 'config' : 'internal' });
     this.status = status;
     this.type = options.type ?? defaultType(status);
     this.param = options.param ?? null;
@@ -61,17 +58,20 @@ export function invalidRequest(code: string, message: string, param?: string): A
 }
 
 /**
- * The ApiError to answer for anything thrown while serving: ApiErrors as
- * they are, user-caused library errors (VAR settings, images, missing sink
- * dimensions) as 400, everything else as a 500 that hides internals.
+ * The ApiError to answer for anything thrown while serving, decided by whose
+ * fault it is (`exposureOf`), never by its class: ApiErrors as they are; the
+ * client's input (VAR settings, images, prompts, …) as a 400 carrying the
+ * error's own code in lower case and its message; the operator's setup and
+ * vasink's bugs as a 500 that hides internals (the server logs them).
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof VarConfigError) return invalidRequest('invalid_var', `var: ${error.message}`, 'var');
-  if (error instanceof MissingSinkDimsError) return invalidRequest('var_unavailable', error.message, 'var');
-  if (error instanceof ImageDecodeError) {
-    if (error.code === 'IMAGE_TOO_LARGE') return invalidRequest('image_too_large', error.message, 'messages');
-    return invalidRequest('invalid_image', `the image could not be decoded: ${error.message}`, 'messages');
+  const exposure = exposureOf(error);
+  if (exposure === 'input') {
+    const param = VasinkError.is(error) && typeof error.details.param === 'string' ? error.details.param : undefined;
+    const code = VasinkError.is(error) ? error.code.toLowerCase() : 'invalid_request';
+    return new ApiError(400, code, describeError(error), { ...(param ? { param } : {}), cause: error });
   }
+  if (exposure === 'config') return new ApiError(500, 'server_misconfigured', 'the server cannot answer this request as it is set up; see its log', { cause: error });
   return new ApiError(500, 'internal_error', 'the server failed to answer this request; see its log', { cause: error });
 }

@@ -53,7 +53,10 @@ export async function loadImages(
       images.push(await decodeImage(bytes, { maxPixels: options.maxPixels }));
     } catch (error) {
       const apiError = toApiError(error);
-      throw apiError.status === 400 ? invalidRequest(apiError.code, `${source.param}: ${apiError.message}`, source.param) : error;
+      if (apiError.status !== 400) throw error;
+      // One code for every image that does not decode, one for an image over the pixel limit.
+      const code = apiError.code === 'image_too_large' ? 'image_too_large' : 'invalid_image';
+      throw invalidRequest(code, `${source.param}: ${code === 'invalid_image' ? 'the image could not be decoded: ' : ''}${apiError.message}`, source.param);
     }
   }
   return images;

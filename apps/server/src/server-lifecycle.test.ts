@@ -234,6 +234,25 @@ describe('timeouts and disconnects', () => {
   });
 });
 
+describe('non-streaming disconnects', () => {
+  it('a client that leaves a non-streaming request is logged and counted as 499, not 200', async () => {
+    const log: RequestLogEntry[] = [];
+    const { url, client } = await serve({ onRequest: (entry) => log.push(entry) }, { delayMs: 40 });
+    const controller = new AbortController();
+    const request = client.chat.completions.create(ask({ max_tokens: 60 }), { signal: controller.signal }).catch(() => undefined);
+    await until(async () => (await queueState(url)).active === 1, 'the request to run');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    controller.abort();
+    await request;
+    const chats = () => log.filter((entry) => entry.path === '/v1/chat/completions');
+    await until(() => chats().length === 1, 'the request to end');
+    expect(chats()[0]).toMatchObject({ status: 499, outcome: 'disconnect', stream: false });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^vasink_requests_total\{endpoint="\/v1\/chat\/completions",status="499"\} 1$/m);
+    expect(metrics).not.toMatch(/^vasink_requests_total\{endpoint="\/v1\/chat\/completions",status="200"\}/m);
+  });
+});
+
 describe('draining', () => {
   it('SIGTERM: in-flight requests finish, new ones get 503, then exit 0', async () => {
     const exits: number[] = [];

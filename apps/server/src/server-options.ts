@@ -120,8 +120,12 @@ function check(condition: boolean, message: string, details: Record<string, unkn
   if (!condition) throw new InvalidArgumentError(message, details);
 }
 
-function positiveInteger(name: string, value: number, min = 1): number {
-  check(Number.isSafeInteger(value) && value >= min, `${name} must be an integer >= ${min}, got ${String(value)}`, { [name]: value });
+function positiveInteger(name: string, value: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  check(
+    Number.isSafeInteger(value) && value >= min && value <= max,
+    `${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`}, got ${String(value)}`,
+    { [name]: value },
+  );
   return value;
 }
 
@@ -142,7 +146,7 @@ export function resolveServerOptions(options: VasinkServerOptions): ResolvedServ
   return {
     modelName,
     host: options.host ?? '127.0.0.1',
-    port: positiveInteger('port', options.port ?? 8000, 0),
+    port: positiveInteger('port', options.port ?? 8000, 0, 65535),
     apiKeys,
     corsOrigins: options.corsOrigins ?? [],
     imageDir: options.imageDir === undefined ? undefined : resolve(options.imageDir),

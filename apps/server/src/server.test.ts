@@ -273,8 +273,19 @@ describe('errors in OpenAI shape', () => {
     expect(await failure(create(ask('x', { var: { beta: 1 } })))).toMatchObject({ status: 400, code: 'invalid_var', param: 'var.beta' });
   });
 
-  it('404 for another model name', async () => {
+  it('404 for another model name, also a malformed one (GET /v1/models/%)', async () => {
     expect(await failure(create(ask('x', { model: 'gpt-4o' })))).toMatchObject({ status: 404, code: 'model_not_found' });
+    for (const id of ['%', '%zz', 'a%2']) {
+      const res = await fetch(`${url}/v1/models/${id}`);
+      expect(res.status, id).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
+    }
+  });
+
+  it('400, not 500, for input the model cannot take: an <image> placeholder typed in the text', async () => {
+    const result = await failure(create(ask('What is <image> here?')));
+    expect(result.status).toBe(400);
+    expect(result.code).toBe('llava_prompt');
   });
 
   it('413 for a body over the limit', async () => {

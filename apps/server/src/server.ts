@@ -235,7 +235,8 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
       await closed;
       scope.dispose();
       const durationMs = scope.elapsedMs();
-      const status = res.writableFinished ? res.statusCode : 499;
+      // A client that went away gets nothing, whatever was written after: 499 (nginx's "client closed request").
+      const status = scope.cause === 'disconnect' || !res.writableFinished ? 499 : res.statusCode;
       metrics.requests.inc({ endpoint, status: String(status) });
       metrics.requestDuration.observe(durationMs / 1000, { endpoint });
       if (scope.cause === 'disconnect') {
@@ -309,7 +310,13 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
     if (routeName === '/v1/models') {
       const entry = { id: resolved.modelName, object: 'model', created: 0, owned_by: 'vasink' };
       if (path === '/v1/models') return sendJson(res, 200, { object: 'list', data: [entry] });
-      const id = decodeURIComponent(path.slice('/v1/models/'.length));
+      const raw = path.slice('/v1/models/'.length);
+      let id = raw;
+      try {
+        id = decodeURIComponent(raw);
+      } catch {
+        // A malformed escape (`%`, `%zz`) names no model: the same 404 as any unknown id.
+      }
       if (id === resolved.modelName) return sendJson(res, 200, entry);
       return sendJson(res, 404, new ApiError(404, 'model_not_found', `The model \`${id}\` does not exist`, { param: 'model', type: 'invalid_request_error' }).toJSON());
     }

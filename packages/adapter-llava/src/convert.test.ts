@@ -207,6 +207,11 @@ describe('convertLlava errors, raised before anything is written', () => {
     expect(existsSync(out)).toBe(false);
     writeConfig({ ...original, vision_config: { ...(original.vision_config as object), image_size: 30 } });
     await expect(convert().attempt).rejects.toThrow('vision_config.image_size 30 is not a multiple of patch_size 14');
+    // Absurd sizes are refused while the config is read, before anything is allocated (1e8 layers used to end in a RangeError).
+    writeConfig({ ...original, text_config: { ...(original.text_config as object), num_hidden_layers: 1e8 } });
+    await expect(convert().attempt).rejects.toThrow('text_config.num_hidden_layers must be at most 4194304 (no released model comes near), got 100000000');
+    writeConfig({ ...original, text_config: { ...(original.text_config as object), num_hidden_layers: 100000 } });
+    await expect(convert().attempt).rejects.toThrow('numLayers is 100000, over the 1024 vasink accepts');
     writeConfig(original);
   });
 

@@ -1,4 +1,4 @@
-import type { DecoderConfig } from '@vasink/transformer-graph';
+import { type DecoderConfig, validateDecoderConfig } from '@vasink/transformer-graph';
 import { LlavaConfigError, UnsupportedCheckpointError } from './errors.js';
 
 /** Activations a CLIP MLP or the LLaVA projector may use (Hugging Face `ACT2FN` names). */
@@ -138,12 +138,14 @@ class FieldReader {
     throw new LlavaConfigError(`${this.file}: ${field} must be ${expected}, got ${shown}`, { file: this.file, field, value });
   }
 
+  /** A positive integer up to 2^22: no size of a released model comes near, and a config cannot ask for a memory bomb. */
   positiveInt(key: string, fallback?: number): number {
     const value = this.json[key] ?? fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
       if (value === undefined) this.missing(key, 'a positive integer');
       this.fail(key, 'a positive integer', value);
     }
+    if (value > 2 ** 22) this.fail(key, 'at most 4194304 (no released model comes near)', value);
     return value;
   }
 
@@ -250,7 +252,7 @@ function readTextConfig(reader: FieldReader, topLevel: FieldReader): DecoderConf
   }
   // Older llava-hf configs may state the vocabulary only at the top level.
   const vocabFallback = topLevel.has('vocab_size') ? topLevel.positiveInt('vocab_size') : LLAMA_DEFAULTS.vocab_size;
-  return {
+  const text: DecoderConfig & { eosTokenIds: number[]; bosTokenId: number } = {
     hiddenSize,
     numLayers: reader.positiveInt('num_hidden_layers', LLAMA_DEFAULTS.num_hidden_layers),
     numHeads,
@@ -265,6 +267,8 @@ function readTextConfig(reader: FieldReader, topLevel: FieldReader): DecoderConf
     bosTokenId: reader.ids('bos_token_id', LLAMA_DEFAULTS.bos_token_id)[0] as number,
     eosTokenIds: reader.ids('eos_token_id', LLAMA_DEFAULTS.eos_token_id),
   };
+  validateDecoderConfig(text, reader.file);
+  return text;
 }
 
 /** A CLIP vision config: `defaults` for absent fields. */

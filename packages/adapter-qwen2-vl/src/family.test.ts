@@ -179,7 +179,7 @@ describe('qwen2vlFamily on the tiny checkpoint', () => {
       { images: [second], question: 'What color is the top left corner?', rows: [{}], maxNewTokens: 5 },
       { images: [second, first], question: QUESTION, rows: [{}, { var: hallucination }], maxNewTokens: 9 },
     ];
-    const alone = [];
+    const alone: GenerationResult[][] = [];
     for (const r of requests) {
       const prepared = await model.prepare({ question: r.question, images: r.images });
       alone.push(await collect(model.generate(prepared, { rows: r.rows, maxNewTokens: r.maxNewTokens })));

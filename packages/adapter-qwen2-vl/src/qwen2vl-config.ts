@@ -84,6 +84,8 @@ export function parseQwen2VlConfig(json: unknown, source = 'config.json'): Qwen2
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
       throw new Qwen2VlConfigError(`${source}: ${label} must be a positive integer, got ${JSON.stringify(value)}`, { source, field: name });
     }
+    // No size of a released model comes near 2^22; a config must not ask for a memory bomb.
+    if (value > 2 ** 22) throw new Qwen2VlConfigError(`${source}: ${label} is ${value}, over the 4194304 vasink accepts`, { source, field: name });
     return value;
   };
   const number = (name: string, value: unknown, label: string, fallback?: number): number => {

@@ -11,7 +11,7 @@ export class EvalDataError extends VasinkError {
 
   constructor(message: string, details: { file: string; line?: number; reason?: string; [key: string]: unknown }) {
     const where = details.line === undefined ? details.file : `${details.file}:${details.line}`;
-    super(`${where}: ${message}`, { code: 'EVAL_DATA', details });
+    super(`${where}: ${message}`, { code: 'EVAL_DATA', details, exposure: 'input' });
     this.file = details.file;
     this.line = details.line;
   }
@@ -20,7 +20,7 @@ export class EvalDataError extends VasinkError {
 /** An evaluation option or run directory that cannot be used as given. */
 export class EvalConfigError extends VasinkError {
   constructor(message: string, details: Record<string, unknown> = {}) {
-    super(message, { code: 'EVAL_CONFIG', details });
+    super(message, { code: 'EVAL_CONFIG', details, exposure: 'input' });
   }
 }
 
@@ -30,7 +30,7 @@ export class ShardMergeError extends VasinkError {
   readonly duplicates: readonly string[];
 
   constructor(message: string, details: { missing: string[]; duplicates: string[]; row: string; [key: string]: unknown }) {
-    super(message, { code: 'EVAL_SHARD_MERGE', details });
+    super(message, { code: 'EVAL_SHARD_MERGE', details, exposure: 'input' });
     this.missing = details.missing;
     this.duplicates = details.duplicates;
   }
@@ -39,6 +39,6 @@ export class ShardMergeError extends VasinkError {
 /** The judge endpoint failed after all retries, or answered something unusable. */
 export class JudgeError extends VasinkError {
   constructor(message: string, details: Record<string, unknown> = {}) {
-    super(message, { code: 'EVAL_JUDGE', details });
+    super(message, { code: 'EVAL_JUDGE', details, exposure: 'config' });
   }
 }

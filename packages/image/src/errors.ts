@@ -29,6 +29,7 @@ export class ImageDecodeError extends VasinkError {
       code,
       details: { ...(options.file === undefined ? {} : { file: options.file }), ...options.details },
       cause: options.cause,
+      exposure: 'input',
     });
     this.code = code;
     this.file = options.file;

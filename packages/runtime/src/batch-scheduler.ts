@@ -36,7 +36,7 @@ export interface BatchSchedulerStats {
 /** Raised into the requests of a scheduler that was closed. */
 export class SchedulerClosedError extends VasinkError {
   constructor() {
-    super('the model was closed while the request was generating', { code: 'SCHEDULER_CLOSED' });
+    super('the model was closed while the request was generating', { code: 'SCHEDULER_CLOSED', exposure: 'config' });
   }
 }
 

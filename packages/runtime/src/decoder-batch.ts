@@ -429,14 +429,14 @@ export class DecoderBatch {
     return Array.from({ length: this.config.numLayers }, (_, l) => {
       const key = out[DECODER_IO.presentKey(l)];
       const value = out[DECODER_IO.presentValue(l)];
-      if (!key || !value) throw new VasinkError(`the decoder graph has no output ${DECODER_IO.presentKey(l)}`, { code: 'BAD_DECODER_GRAPH' });
+      if (!key || !value) throw new VasinkError(`the decoder graph has no output ${DECODER_IO.presentKey(l)}`, { code: 'BAD_DECODER_GRAPH', exposure: 'config' });
       return { key, value };
     });
   }
 
   private logitsOf(out: ort.InferenceSession.ReturnType, batch: number): Float32Array[] {
     const logits = out[DECODER_IO.logits]?.data as Float32Array | undefined;
-    if (!logits) throw new VasinkError('the decoder graph has no logits output', { code: 'BAD_DECODER_GRAPH' });
+    if (!logits) throw new VasinkError('the decoder graph has no logits output', { code: 'BAD_DECODER_GRAPH', exposure: 'config' });
     const vocab = this.config.vocabSize;
     return Array.from({ length: batch }, (_, b) => logits.slice(b * vocab, (b + 1) * vocab));
   }

@@ -3,28 +3,28 @@ import { VasinkError } from '@vasink/tensor';
 /** A file the runtime needs is not where it was looked for. */
 export class MissingFileError extends VasinkError {
   constructor(message: string, details: { path: string } & Record<string, unknown>) {
-    super(message, { code: 'FILE_NOT_FOUND', details });
+    super(message, { code: 'FILE_NOT_FOUND', details, exposure: 'input' });
   }
 }
 
 /** An onnxruntime session could not be created. */
 export class SessionCreateError extends VasinkError {
   constructor(message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
-    super(message, { code: 'SESSION_CREATE_FAILED', ...options });
+    super(message, { code: 'SESSION_CREATE_FAILED', exposure: 'config', ...options });
   }
 }
 
 /** A tokenizer file is unreadable or inconsistent. */
 export class TokenizerError extends VasinkError {
   constructor(message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
-    super(message, { code: 'TOKENIZER_ERROR', ...options });
+    super(message, { code: 'TOKENIZER_ERROR', exposure: 'config', ...options });
   }
 }
 
 /** No chat template is available, or rendering it failed. */
 export class ChatTemplateError extends VasinkError {
   constructor(message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
-    super(message, { code: 'CHAT_TEMPLATE_ERROR', ...options });
+    super(message, { code: 'CHAT_TEMPLATE_ERROR', exposure: 'config', ...options });
   }
 }
 
@@ -38,6 +38,6 @@ export class GenerationError extends VasinkError {
 /** A weight does not fit the requested float16 range. */
 export class Float16RangeError extends VasinkError {
   constructor(message: string, details: Record<string, unknown> = {}) {
-    super(message, { code: 'FLOAT16_OUT_OF_RANGE', details });
+    super(message, { code: 'FLOAT16_OUT_OF_RANGE', details, exposure: 'input' });
   }
 }

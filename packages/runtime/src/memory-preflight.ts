@@ -47,7 +47,7 @@ export interface MemoryEstimate {
 /** Raised before any session opens when the model would not fit in memory. */
 export class InsufficientMemoryError extends VasinkError {
   constructor(message: string, details: Record<string, unknown>) {
-    super(message, { code: 'INSUFFICIENT_MEMORY', details });
+    super(message, { code: 'INSUFFICIENT_MEMORY', details, exposure: 'config' });
   }
 }
 

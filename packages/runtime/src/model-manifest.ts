@@ -73,7 +73,7 @@ export interface ModelManifest {
 /** Raised for a directory that is not a usable converted model. */
 export class ModelDirectoryError extends VasinkError {
   constructor(message: string, details: Record<string, unknown>) {
-    super(message, { code: 'NOT_A_MODEL_DIRECTORY', details });
+    super(message, { code: 'NOT_A_MODEL_DIRECTORY', details, exposure: 'input' });
   }
 }
 

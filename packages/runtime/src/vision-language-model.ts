@@ -117,7 +117,7 @@ export interface Inspection {
 /** Raised when VAR is asked of a model whose sink dimensions are unknown. */
 export class MissingSinkDimsError extends VasinkError {
   constructor(message: string) {
-    super(message, { code: 'MISSING_SINK_DIMS' });
+    super(message, { code: 'VAR_UNAVAILABLE', exposure: 'input' });
   }
 }
 
@@ -321,14 +321,14 @@ export class VisionLanguageModel {
     });
     const { logits, diagnostics } = await step.prefill({});
     const raw = diagnostics?.raw;
-    if (!raw) throw new VasinkError('the diagnostic decoder returned no outputs', { code: 'BAD_DIAGNOSTIC_GRAPH' });
+    if (!raw) throw new VasinkError('the diagnostic decoder returned no outputs', { code: 'BAD_DIAGNOSTIC_GRAPH', exposure: 'config' });
     const { numLayers, numHeads } = this.manifest.decoder;
     const tokens = prepared.prompt.inputIds.length;
     const d = this.manifest.decoder.hiddenSize;
     const batch = rows.length;
     const read = (name: string) => {
       const tensor = raw[name];
-      if (!tensor) throw new VasinkError(`the diagnostic decoder has no output ${name}`, { code: 'BAD_DIAGNOSTIC_GRAPH' });
+      if (!tensor) throw new VasinkError(`the diagnostic decoder has no output ${name}`, { code: 'BAD_DIAGNOSTIC_GRAPH', exposure: 'config' });
       return tensor.data as Float32Array | Uint8Array;
     };
     return {
@@ -402,7 +402,7 @@ export class VisionLanguageModel {
     this.visionRunCount += 1;
     const out = await this.sessions.vision.run(images.feeds);
     const features = out.image_features;
-    if (!features) throw new VasinkError('the vision graph has no image_features output', { code: 'BAD_VISION_GRAPH' });
+    if (!features) throw new VasinkError('the vision graph has no image_features output', { code: 'BAD_VISION_GRAPH', exposure: 'config' });
     return asFloat32(features as Tensor);
   }
 

@@ -58,7 +58,7 @@ export class SafetensorsError extends VasinkError {
   declare readonly details: Readonly<SafetensorsErrorDetails>;
 
   constructor(reason: SafetensorsErrorReason, message: string, details: SafetensorsErrorDetails, cause?: unknown) {
-    super(message, { code: `SAFETENSORS_${reason.toUpperCase().replaceAll('-', '_')}`, details: { ...details, reason }, cause });
+    super(message, { code: `SAFETENSORS_${reason.toUpperCase().replaceAll('-', '_')}`, details: { ...details, reason }, cause, exposure: 'input' });
     this.reason = reason;
   }
 }

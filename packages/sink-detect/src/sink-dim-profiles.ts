@@ -68,7 +68,7 @@ export const SINK_DIM_PROFILES: readonly SinkDimProfile[] = [
 /** Raised when a backbone has no known sink dimensions. */
 export class UnknownSinkDimsError extends VasinkError {
   constructor(message: string, details: Record<string, unknown>) {
-    super(message, { code: 'UNKNOWN_SINK_DIMS', details });
+    super(message, { code: 'UNKNOWN_SINK_DIMS', details, exposure: 'input' });
   }
 }
 

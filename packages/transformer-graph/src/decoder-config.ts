@@ -26,16 +26,33 @@ export interface DecoderConfig {
 /** Raised for a config that cannot describe a decoder. */
 export class DecoderConfigError extends VasinkError {
   constructor(message: string, details: Record<string, unknown> = {}) {
-    super(message, { code: 'INVALID_DECODER_CONFIG', details });
+    super(message, { code: 'INVALID_DECODER_CONFIG', details, exposure: 'input' });
   }
 }
 
-/** Check every size and their relations; returns the config. */
+/**
+ * Largest value each size may take: far above any released model (LLaMA-3-405B: 126 layers, hidden 16384,
+ * vocab 128256), far below what would make a config a memory bomb before its weights are even read.
+ */
+export const DECODER_CONFIG_LIMITS = {
+  hiddenSize: 65536,
+  numLayers: 1024,
+  numHeads: 1024,
+  numKvHeads: 1024,
+  headDim: 1024,
+  intermediateSize: 262144,
+  vocabSize: 4194304,
+} as const;
+
+/** Check every size (a positive integer within {@link DECODER_CONFIG_LIMITS}) and their relations; returns the config. */
 export function validateDecoderConfig(config: DecoderConfig, source = 'decoder config'): DecoderConfig {
-  const positive = (name: keyof DecoderConfig) => {
+  const positive = (name: keyof typeof DECODER_CONFIG_LIMITS) => {
     const value = config[name];
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
       throw new DecoderConfigError(`${source}: ${String(name)} must be a positive integer, got ${JSON.stringify(value)}`, { field: name });
+    }
+    if (value > DECODER_CONFIG_LIMITS[name]) {
+      throw new DecoderConfigError(`${source}: ${String(name)} is ${value}, over the ${DECODER_CONFIG_LIMITS[name]} vasink accepts (no released model comes near)`, { field: name });
     }
   };
   for (const name of ['hiddenSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'intermediateSize', 'vocabSize'] as const) positive(name);

@@ -1,4 +1,4 @@
-export { DecoderConfigError, decoderWeightShapes, validateDecoderConfig } from './decoder-config.js';
+export { DECODER_CONFIG_LIMITS, DecoderConfigError, decoderWeightShapes, validateDecoderConfig } from './decoder-config.js';
 export type { DecoderConfig, RopeConfig } from './decoder-config.js';
 export { DECODER_IO, buildDecoderGraph, buildEmbeddingGraph } from './decoder-graph.js';
 export type { DecoderAttention, DecoderGraphOptions } from './decoder-graph.js';

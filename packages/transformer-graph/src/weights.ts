@@ -16,7 +16,7 @@ export type WeightNaming = (canonical: string) => string;
 /** Raised when weights are missing or mis-shaped; lists every problem at once. */
 export class WeightMismatchError extends VasinkError {
   constructor(message: string, details: Record<string, unknown>) {
-    super(message, { code: 'WEIGHT_MISMATCH', details });
+    super(message, { code: 'WEIGHT_MISMATCH', details, exposure: 'input' });
   }
 }
 

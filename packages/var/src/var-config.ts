@@ -52,7 +52,7 @@ export interface VarOptions {
 /** Raised for VAR settings that cannot be used. */
 export class VarConfigError extends VasinkError {
   constructor(message: string, details: Record<string, unknown> = {}) {
-    super(message, { code: 'INVALID_VAR_CONFIG', details });
+    super(message, { code: 'INVALID_VAR', details, exposure: 'input' });
   }
 }
 

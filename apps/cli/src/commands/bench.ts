@@ -120,7 +120,7 @@ async function promptOfLength(model: VisionLanguageModel, natural: PreparedReque
     tried.set(words, length);
     words += tokens - length;
   }
-  throw new VasinkError(`could not build a prompt of exactly ${tokens} tokens from filler text (the natural prompt has ${naturalTokens})`, { code: 'BENCH_CONTEXT' });
+  throw new VasinkError(`could not build a prompt of exactly ${tokens} tokens from filler text (the natural prompt has ${naturalTokens})`, { code: 'BENCH_CONTEXT', exposure: 'input' });
 }
 
 const times = (ms: number[], tokens: number): VariantTimes => {

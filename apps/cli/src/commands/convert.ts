@@ -48,6 +48,7 @@ export async function runConvert(args: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const [source, target] = parsed.positionals as [string, string];
+  if (source.trim() === '' || target.trim() === '') throw new UsageError('the checkpoint and the output directory must be non-empty paths');
   const dtypeFlag = (parsed.values.dtype as string | undefined) ?? 'fp32';
   const dtype = ({ fp32: 'float32', fp16: 'float16', float32: 'float32', float16: 'float16' } as const)[dtypeFlag as 'fp32'];
   if (!dtype) throw new UsageError(`--dtype must be fp32 or fp16, got "${dtypeFlag}"`);

@@ -24,7 +24,7 @@ benchmarks: ${Object.keys(BENCHMARKS).join(', ')}
   --annotations <file>     label file for LLaVA-layout questions
   --out <dir>              run directory (predictions, summary.md/json, compare.md, chart.svg)
   --compare                answer every item without and with VAR (image features computed once)
-  --shard i/n              run the i-th of n shards (0-based); then \`vasink eval merge\`
+  --shard i/n              run the i-th of n shards, 1 ≤ i ≤ n (e.g. 1/4 … 4/4); then \`vasink eval merge\`
   --allow-skips            skip and count malformed records instead of failing
   --batch <n>              items answered at once, decoded in one batch (default ${DEFAULT_EVAL_BATCH},
                            lowered to what memory allows; --compare puts both rows of an
