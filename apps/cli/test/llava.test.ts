@@ -154,7 +154,7 @@ describe('vasink with a tiny LLaVA checkpoint', () => {
 
   it('the memory preflight refuses, before loading, a context that cannot fit, naming the numbers and the fix', async () => {
     const result = await runCli(['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--context', '2000000']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3); // memory is the setup, not the input: exit 3
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/not enough memory for LlavaForConditionalGeneration \(float32\) on CPU: needs about [\d.]+ GiB — weights [\d.]+ GiB \+ KV cache [\d.]+ GiB at 2000000 tokens × 2 rows .* but [\d.]+ GiB is available; .*lower the context \(now 2000000 tokens\)/);
   });
