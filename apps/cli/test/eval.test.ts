@@ -116,6 +116,34 @@ describe('vasink eval with a tiny LLaVA checkpoint', () => {
     expect(summary('killed').rows).toEqual(summary('full').rows);
   });
 
+  it('a run directory keeps its identity and one writer: another preset, token limit or sink dims is refused on resume; a second eval at once is refused', async () => {
+    const out = join(dir, 'identity');
+    const first = await runCli([...evalArgs(out), '--limit', '2']);
+    expect(first.code, first.stderr).toBe(0);
+    const refusals: [string[], RegExp][] = [
+      [['--preset', 'vision-centric'], /holds a different run \(row var settings .*"rho":0\.8.* ≠ .*"rho":0\.9/],
+      [['--max-new-tokens', '3'], /maxNewTokens 2 ≠ 3/],
+      [['--sink-dims', '7'], /sinkDims ".*" ≠ "7"/],
+    ];
+    for (const [more, message] of refusals) {
+      const result = await runCli([...evalArgs(out), '--limit', '2', ...more]);
+      expect(result.code, more.join(' ')).toBe(1);
+      expect(result.stderr, more.join(' ')).toMatch(message);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    // Two evals on one --out: the second is refused while the first writes; the directory stays whole.
+    const concurrent = join(dir, 'concurrent');
+    const child = spawn(process.execPath, [CLI, ...evalArgs(concurrent), '--max-new-tokens', '24'], { stdio: 'ignore' });
+    const lock = join(concurrent, '.lock');
+    for (let waited = 0; !existsSync(lock) && waited < 60_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = await runCli([...evalArgs(concurrent), '--max-new-tokens', '24']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/is being written by another run \(process \d+, since/);
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
+    for (const row of ['base', 'var']) expect(new Set(predictionIds(concurrent, row)).size).toBe(items);
+    for (const row of ['base', 'var']) expect(predictionIds(concurrent, row)).toHaveLength(items);
+  });
+
   it('runs shards and merges them into the full run', async () => {
     const out = join(dir, 'sharded');
     for (const shard of ['1/2', '2/2']) {

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { BENCHMARKS, type EvalItem, type EvalRow, createJudge, createProgressPrinter, getBenchmark, mergeShards, parseShard, runEvaluation } from '@vasink/eval';
 import { decodeImage } from '@vasink/image';
 import { type RowSettings, type VisionLanguageModel, collect } from '@vasink/runtime';
@@ -5,6 +8,29 @@ import type { VarConfig } from '@vasink/var';
 import { UsageError, numberFlag, parseCommand, required } from '../lib/usage.js';
 import { VAR_FLAGS, VAR_HELP, varFromFlags } from '../lib/var-flags.js';
 import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
+
+/** The CLI's version, recorded in run directories: from its package.json (one level up from dist/, two from src/commands/). */
+const CLI_VERSION = ((): string => {
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === '@vasink/cli' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+})();
+
+/**
+ * A digest of a converted model: its manifest (checkpoint, dtype, quantization, sink dims) and the name and
+ * size of every file beside it — cheap (no weight bytes are read) and different for any other conversion.
+ */
+export function modelDigest(dir: string): string {
+  const hash = createHash('sha256').update(readFileSync(join(dir, 'manifest.json')));
+  for (const name of readdirSync(dir).sort()) hash.update(`\n${name}:${statSync(join(dir, name)).size}`);
+  return `sha256:${hash.digest('hex').slice(0, 16)}`;
+}
 
 /** Items an evaluation answers at once unless --batch says otherwise (fewer when memory is short). */
 export const DEFAULT_EVAL_BATCH = 8;
@@ -114,6 +140,16 @@ export async function runEval(args: string[]): Promise<number> {
       ...(judge ? { judge } : {}),
       skipped: loaded.skipped,
       meta: { model: model.dir, family: model.manifest.family, data: values.data, maxNewTokens, batch: inFlight },
+      // What makes answers comparable; --batch is not part of it (answers do not depend on it).
+      identity: {
+        model: modelDigest(model.dir),
+        family: model.manifest.family,
+        sinkDims: model.sinkDims?.join(',') ?? null,
+        maxNewTokens,
+        sampling: 'greedy',
+        template: 'default',
+        vasink: CLI_VERSION,
+      },
     });
     const lines = [`${result.total} item(s), ${result.resumed} resumed from an earlier run; predictions in ${Object.values(result.predictionFiles).join(', ')}`];
     if (result.reports) lines.push(`reports: ${Object.values(result.reports).join(', ')}`);

@@ -8,6 +8,7 @@ import type { Judge } from '../judge/judge-client.js';
 import { writeReports } from '../report/report.js';
 import type { ReportFiles } from '../report/report.js';
 import { PredictionStore, readPredictions } from './predictions-store.js';
+import { acquireRunLock } from './run-lock.js';
 import type { FsyncPolicy } from './predictions-store.js';
 import type { ProgressEvent } from './progress.js';
 import { ProgressTracker } from './progress.js';
@@ -66,6 +67,13 @@ export interface RunEvaluationOptions {
    * on it), and a resumed run redoes only the items not yet written.
    */
   readonly concurrency?: number;
+  /**
+   * What makes the answers of this run comparable (model digest, generation
+   * settings, prompt template, code version, …): recorded in `run.json`; a
+   * resume with any value different is refused, naming it. Row settings
+   * (method and parameters) are compared as well.
+   */
+  readonly identity?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
 /** What {@link runEvaluation} did. */
@@ -88,6 +96,7 @@ interface Manifest {
   readonly rows: readonly EvalRow[];
   readonly shard: ShardSpec | null;
   readonly meta: Readonly<Record<string, unknown>>;
+  readonly identity?: Readonly<Record<string, string | number | boolean | null>>;
   readonly createdAt: string;
 }
 
@@ -106,8 +115,16 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
   if (new Set(rows.map((row) => row.name)).size !== rows.length) throw new EvalConfigError('row names must be distinct');
   assertUniqueIds(options.items);
   mkdirSync(options.out, { recursive: true });
-  ensureManifest(options, rows);
+  const release = acquireRunLock(options.out, options.shard);
+  try {
+    ensureManifest(options, rows);
+    return await runLocked(options, rows);
+  } finally {
+    release();
+  }
+}
 
+async function runLocked(options: RunEvaluationOptions, rows: readonly EvalRow[]): Promise<RunEvaluationResult> {
   const items = shardItems(options.items, options.shard);
   const stores = rows.map((row) => new PredictionStore(predictionsFile(options.out, row.name, options.shard), { fsync: options.fsync }));
   const known = new Set(items.map((item) => item.id));
@@ -177,6 +194,13 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
   }
 }
 
+/** What differs between a run's recorded identity and this one's (nothing when either has none: runs of older versions). */
+function identityDifferences(before: Manifest['identity'], now: Manifest['identity']): string[] {
+  if (!before || !now) return [];
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(now)])];
+  return keys.filter((key) => before[key] !== now[key]).map((key) => `${key} ${JSON.stringify(before[key] ?? null)} ≠ ${JSON.stringify(now[key] ?? null)}`);
+}
+
 function assertUniqueIds(items: readonly EvalItem[]): void {
   const seen = new Set<string>();
   for (const item of items) {
@@ -199,6 +223,13 @@ function ensureManifest(options: RunEvaluationOptions, rows: readonly EvalRow[])
     const before = previous.rows.map((row) => row.name).join(',');
     const now = rows.map((row) => row.name).join(',');
     if (before !== now) problems.push(`rows ${before} ≠ ${now}`);
+    else {
+      previous.rows.forEach((row, index) => {
+        const [was, is] = [JSON.stringify(row.settings ?? {}), JSON.stringify(rows[index]?.settings ?? {})];
+        if (was !== is) problems.push(`row ${row.name} settings ${was} ≠ ${is}`);
+      });
+    }
+    problems.push(...identityDifferences(previous.identity, options.identity));
     if (problems.length > 0) {
       throw new EvalConfigError(`${options.out} holds a different run (${problems.join('; ')}); use a new --out directory`, { file, problems });
     }
@@ -211,6 +242,7 @@ function ensureManifest(options: RunEvaluationOptions, rows: readonly EvalRow[])
     rows,
     shard,
     meta: options.meta ?? {},
+    ...(options.identity ? { identity: options.identity } : {}),
     createdAt: new Date().toISOString(),
   };
   writeAtomic(file, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -242,6 +274,19 @@ export function mergeShards(options: MergeShardsOptions): { rows: string[]; file
   if (digests.size !== 1 || !digests.has(itemsDigest(options.items))) {
     throw new EvalConfigError(`shards in ${options.out} were run on different items than given to merge`);
   }
+  for (const [index, manifest] of parsed.entries()) {
+    const differences = identityDifferences((parsed[0] as Manifest).identity, manifest.identity);
+    if (differences.length > 0) throw new EvalConfigError(`shards ${manifests[0]} and ${manifests[index]} of ${options.out} are different runs (${differences.join('; ')}); they cannot be merged`);
+  }
+  const release = acquireRunLock(options.out);
+  try {
+    return mergeLocked(options, parsed, manifests);
+  } finally {
+    release();
+  }
+}
+
+function mergeLocked(options: MergeShardsOptions, parsed: Manifest[], manifests: string[]): { rows: string[]; files: Record<string, string> } {
   const rows = options.rows ?? (parsed[0] as Manifest).rows.map((row) => row.name);
   const files: Record<string, string> = {};
   const predictionsDir = join(options.out, 'predictions');

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,55 @@ describe('runEvaluation', () => {
     expect(result.scores?.base?.primary.value).toBeCloseTo(50, 10);
     for (const row of rows) expect(readPredictions(predictionsFile(out, row.name)).predictions.map((p) => p.id).sort()).toEqual(items.map((i) => i.id).sort());
     await expect(runEvaluation({ benchmark: toy, items, out: mkdtempSync(join(tmpdir(), 'vasink-eval-')), answer, rows, concurrency: 0 })).rejects.toThrow('concurrency must be a positive integer');
+  });
+
+  it('one writer per run directory: a second run on the same --out is refused while the first writes; a stale lock is taken over', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vasink-eval-'));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = async (item: EvalItem, row: { name: string }) => {
+      await gate;
+      return answer(item, row);
+    };
+    const first = runEvaluation({ benchmark: toy, items, out, answer: slow, rows, fsync: 'never' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect(runEvaluation({ benchmark: toy, items, out, answer, rows, fsync: 'never' })).rejects.toThrow(
+      new RegExp(`${out} is being written by another run \\(process ${process.pid}, since .*\\); wait for it, or remove .*\\.lock if that run is gone`),
+    );
+    release();
+    const done = await first;
+    expect(done.completed).toBe(true);
+    for (const row of rows) expect(readPredictions(predictionsFile(out, row.name)).predictions).toHaveLength(items.length);
+    expect(existsSync(join(out, '.lock'))).toBe(false);
+    // A lock left by a process that is gone (killed) does not block the next run.
+    writeFileSync(join(out, '.lock'), `${JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: 'then' })}\n`);
+    writeFileSync(join(out, 'run.json'), readFileSync(join(out, 'run.json')));
+    const again = await runEvaluation({ benchmark: toy, items, out, answer, rows, fsync: 'never' });
+    expect(again.resumed).toBe(items.length);
+    expect(existsSync(join(out, '.lock'))).toBe(false);
+  });
+
+  it('refuses to resume a run made with another model, method or settings, naming the difference', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vasink-eval-'));
+    const identity = { model: 'sha256:aaaa', maxNewTokens: 128, template: 'default', vasink: '0.1.0' };
+    const stop = new AbortController();
+    let calls = 0;
+    const stopping = async (item: EvalItem, row: { name: string }) => {
+      if (++calls === 6) stop.abort();
+      return answer(item, row);
+    };
+    const partial = await runEvaluation({ benchmark: toy, items, out, answer: stopping, rows, identity, signal: stop.signal, fsync: 'never' });
+    expect(partial.completed).toBe(false);
+    await expect(runEvaluation({ benchmark: toy, items, out, answer, rows, identity: { ...identity, model: 'sha256:bbbb' }, fsync: 'never' })).rejects.toThrow(
+      'holds a different run (model "sha256:aaaa" ≠ "sha256:bbbb"); use a new --out directory',
+    );
+    const otherPreset = [{ name: 'base' }, { name: 'var', settings: { preset: 'hallucination' } }];
+    await expect(runEvaluation({ benchmark: toy, items, out, answer, rows: otherPreset, identity, fsync: 'never' })).rejects.toThrow(
+      'row var settings {"preset":"general"} ≠ {"preset":"hallucination"}',
+    );
+    const resumed = await runEvaluation({ benchmark: toy, items, out, answer, rows, identity, fsync: 'never' });
+    expect(resumed.completed).toBe(true);
+    expect(resumed.resumed).toBeGreaterThan(0);
   });
 
   it('refuses a run directory of different data', async () => {
