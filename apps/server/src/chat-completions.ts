@@ -51,6 +51,13 @@ export function checkVarAvailable(ctx: ServerContext, wanted: boolean): void {
 export function checkQuestionLength(ctx: ServerContext, conversation: Conversation): void {
   const limit = promptLimit(ctx);
   const texts = [conversation.system ?? '', ...conversation.history.map((turn) => turn.text), conversation.question];
+  // Before tokenizing (synchronous, on the event loop): a text longer than `limit` of the longest tokens,
+  // with a 2× margin for normalizers, cannot fit — refused in O(1) whatever its size.
+  const characters = texts.reduce((n, text) => n + text.length, 0);
+  const mostCharacters = limit * 2 * ctx.model.tokenizer.maxTokenLength;
+  if (characters > mostCharacters) {
+    throw contextLengthError(`the messages hold ${characters} characters, more than ${limit} tokens can cover (at most ${mostCharacters} characters with this tokenizer)`);
+  }
   const tokens = texts.reduce((n, text) => n + (text ? ctx.model.tokenizer.encode(text, { addSpecialTokens: false }).length : 0), 0);
   const what = conversation.history.length > 0 || conversation.system ? 'the conversation' : 'the question';
   if (tokens > limit) throw contextLengthError(`${what} alone is ${tokens} tokens; prompts may have at most ${limit}`);

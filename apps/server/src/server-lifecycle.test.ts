@@ -234,6 +234,25 @@ describe('timeouts and disconnects', () => {
   });
 });
 
+describe('bounded preparation', () => {
+  it('a 3 MB prompt is refused from its length before it is tokenized; /health answers meanwhile', async () => {
+    const { url } = await serve();
+    const huge = 'describe the picture in every detail '.repeat(85_000); // ≈ 3.1 MB
+    const body = JSON.stringify({ ...ask(), messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: image } }, { type: 'text', text: huge }] }] });
+    const refused = fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const started = performance.now();
+    const health = await fetch(`${url}/health`);
+    const healthMs = performance.now() - started;
+    const answer = await refused;
+    expect(answer.status).toBe(400);
+    const error = ((await answer.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('context_length_exceeded');
+    expect(error.message).toMatch(/the messages hold \d+ characters, more than \d+ tokens can cover/);
+    expect(health.status).toBe(200);
+    expect(healthMs, '/health while the big prompt is refused').toBeLessThan(1000);
+  });
+});
+
 describe('non-streaming disconnects', () => {
   it('a client that leaves a non-streaming request is logged and counted as 499, not 200', async () => {
     const log: RequestLogEntry[] = [];

@@ -55,6 +55,13 @@ export interface Tokenizer extends TokenDecoder {
   idToToken(id: number): string | undefined;
   /** Ids the tokenizer knows, added tokens included (the model's embedding table may be larger). */
   readonly vocabSize: number;
+  /**
+   * Characters of the longest token as the vocabulary spells it (byte-level and
+   * SentencePiece spellings take at least one character per input character),
+   * so a text of `n` characters has at least about `n / maxTokenLength` tokens:
+   * a bound to refuse an absurd prompt before tokenizing it.
+   */
+  readonly maxTokenLength: number;
   readonly specialTokens: SpecialTokens;
   readonly bosTokenId: number | undefined;
   readonly eosTokenId: number | undefined;
@@ -132,7 +139,11 @@ export function createTokenizer(options: CreateTokenizerOptions): Tokenizer {
 
   const chatTemplate = options.chatTemplate ?? config.chat_template ?? undefined;
   let vocabSize = 0;
-  for (const id of hf.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
+  let maxTokenLength = 1;
+  for (const [token, id] of hf.get_vocab(true)) {
+    vocabSize = Math.max(vocabSize, id + 1);
+    maxTokenLength = Math.max(maxTokenLength, token.length);
+  }
 
   return {
     encode: (text, encodeOptions = {}) => hf.encode(text, { add_special_tokens: encodeOptions.addSpecialTokens ?? true }).ids,
@@ -142,6 +153,7 @@ export function createTokenizer(options: CreateTokenizerOptions): Tokenizer {
     tokenToId: (token) => hf.token_to_id(token),
     idToToken: (id) => hf.id_to_token(id),
     vocabSize,
+    maxTokenLength,
     specialTokens,
     bosTokenId: specialTokens.bos?.id,
     eosTokenId: specialTokens.eos?.id,
