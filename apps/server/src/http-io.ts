@@ -1,13 +1,54 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, invalidRequest } from './api-error.js';
 
+/** Bytes all bodies being read may hold together: a slow upload holds what it sent, not a slot. */
+export interface BodyBudget {
+  /** Take `bytes`; false when the budget is spent (the request is refused with a 429). */
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
+/** A {@link BodyBudget} of `total` bytes. */
+export function createBodyBudget(total: number): BodyBudget & { readonly held: number } {
+  let held = 0;
+  return {
+    get held() {
+      return held;
+    },
+    take(bytes) {
+      if (held + bytes > total) return false;
+      held += bytes;
+      return true;
+    },
+    give(bytes) {
+      held -= bytes;
+    },
+  };
+}
+
+export interface ReadBodyOptions {
+  /** Largest body, bytes (413 beyond). */
+  limit: number;
+  /** The whole body must arrive within this many ms (408 otherwise, the connection closed). */
+  deadlineMs?: number;
+  /** Aborts the read (drain, shutdown): the connection is closed. */
+  signal?: AbortSignal;
+  /** Shared byte budget of the bodies being read. */
+  budget?: BodyBudget;
+}
+
 /**
  * Read a request body of at most `limit` bytes. A larger body is read to its
  * end and thrown away (so the client sees the 413 instead of a reset
- * connection), up to 4 × the limit; beyond that the socket is destroyed.
+ * connection), up to 4 × the limit; beyond that the socket is destroyed. A
+ * body that has not arrived by the deadline, or whose read is aborted, ends
+ * the connection; bytes held count against the budget until the read ends.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, options: ReadBodyOptions | number): Promise<Buffer> {
+  const { limit, deadlineMs, signal, budget } = typeof options === 'number' ? { limit: options } : options;
   return new Promise((resolve, reject) => {
+    let held = 0;
+    let timer: NodeJS.Timeout | undefined;
     const declared = Number(req.headers['content-length']);
     const chunks: Buffer[] = [];
     let size = 0;
@@ -19,6 +60,13 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) tooLarge = true;
+      if (!tooLarge && budget) {
+        if (!budget.take(chunk.length)) {
+          req.destroy();
+          return fail(new ApiError(429, 'server_busy', 'the server is receiving too many request bodies at once; retry later', { headers: { 'retry-after': '1' } }));
+        }
+        held += chunk.length;
+      }
       if (tooLarge) {
         chunks.length = 0;
         if (size > 4 * limit) {
@@ -36,16 +84,32 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onError = (error: Error) => fail(new ApiError(400, 'body_read_failed', `the request body could not be read: ${error.message}`, { cause: error }));
     const onAborted = () => fail(new ApiError(400, 'body_read_failed', 'the client closed the connection while sending the body'));
+    const onSignal = () => {
+      req.destroy();
+      fail(signal?.reason ?? new ApiError(503, 'server_draining', 'the server is shutting down'));
+    };
     const cleanup = () => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('aborted', onAborted);
+      signal?.removeEventListener('abort', onSignal);
+      clearTimeout(timer);
+      budget?.give(held);
+      held = 0;
     };
+    if (signal?.aborted) return onSignal();
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('aborted', onAborted);
+    signal?.addEventListener('abort', onSignal, { once: true });
+    if (deadlineMs !== undefined) {
+      timer = setTimeout(() => {
+        req.destroy();
+        fail(new ApiError(408, 'body_timeout', `the request body did not arrive within ${Math.round(deadlineMs / 1000)} s`));
+      }, deadlineMs);
+    }
   });
 }
 

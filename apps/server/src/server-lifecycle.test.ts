@@ -253,6 +253,34 @@ describe('bounded preparation', () => {
   });
 });
 
+describe('slow uploads', () => {
+  it('bodies trickling in hold no slot: others are answered, not 429; a drain ends them at its timeout', async () => {
+    const { server, url, client } = await serve({ concurrency: 1, maxQueue: 1, drainTimeoutMs: 1000 });
+    const { port } = new URL(url);
+    const { connect } = await import('node:net');
+    // Three clients announce a 10 kB body and send 10 bytes of it: more than concurrency + maxQueue.
+    const sockets = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        new Promise<import('node:net').Socket>((resolve) => {
+          const socket = connect(Number(port), '127.0.0.1', () => {
+            socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{"model":`);
+            resolve(socket);
+          });
+          socket.on('error', () => {});
+        }),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const answer = await client.chat.completions.create(ask({ max_tokens: 2 }));
+    expect(answer.choices[0]!.message.content).toBeDefined();
+    // The drain does not wait for the trickling bodies past its timeout.
+    const started = performance.now();
+    await server.drain();
+    expect(performance.now() - started).toBeLessThan(10_000);
+    for (const socket of sockets) socket.destroy();
+  });
+});
+
 describe('non-streaming disconnects', () => {
   it('a client that leaves a non-streaming request is logged and counted as 499, not 200', async () => {
     const log: RequestLogEntry[] = [];

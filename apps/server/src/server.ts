@@ -6,7 +6,7 @@ import { qwen2vlFamily } from '@vasink/adapter-qwen2-vl';
 import { VisionLanguageModel } from '@vasink/runtime';
 import { ApiError, toApiError } from './api-error.js';
 import { handleChatCompletion, handleVarCompare } from './chat-completions.js';
-import { parseJsonObject, readBody, sendError, sendJson } from './http-io.js';
+import { createBodyBudget, parseJsonObject, readBody, sendError, sendJson } from './http-io.js';
 import { ServerMetrics } from './metrics.js';
 import { playgroundHtml } from './playground.js';
 import { queueFullError, RequestQueue } from './request-queue.js';
@@ -50,6 +50,9 @@ export interface VasinkServer {
   /** Immediate stop: abort every request, close connections, release the model. */
   close(): Promise<void>;
 }
+
+/** Bodies that may be arriving at once per slot or queue place (each holds only the bytes it sent). */
+const MAX_READERS_PER_SLOT = 4;
 
 /** Routes and the endpoint label each gets in the metrics. */
 const ROUTES: Record<string, { methods: readonly string[]; model?: boolean; auth?: boolean }> = {
@@ -109,7 +112,11 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
   let readyPromise: Promise<void> | undefined;
   let drainPromise: Promise<void> | undefined;
   let openRequests = 0;
+  /** Model requests past their body: waiting for a slot or holding one. */
   let admitted = 0;
+  /** Model requests whose body is arriving. */
+  let reading = 0;
+  const bodyBudget = createBodyBudget((resolved.concurrency + resolved.maxQueue) * resolved.limits.maxBodyBytes);
   const openWaiters: (() => void)[] = [];
   const scopes = new Set<RequestScope>();
   const queue = new RequestQueue(resolved.concurrency, resolved.maxQueue);
@@ -323,16 +330,30 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
 
     // Model endpoints.
     if (state !== 'ready' || !model || !handler) return refuse(req, res, unavailable());
-    if (admitted >= queue.concurrency + queue.maxQueue) {
-      // Back-pressure before reading (and holding) a body: at most concurrency + maxQueue
-      // model requests are inside the server at once, reading, waiting or running.
+    if (reading >= MAX_READERS_PER_SLOT * (queue.concurrency + queue.maxQueue) || admitted >= queue.concurrency + queue.maxQueue) {
+      // Back-pressure before reading a body: the queue is full, or too many bodies are arriving at once.
       metrics.queueRejections.inc();
       return refuse(req, res, queueFullError(queue.concurrency, queue.maxQueue));
     }
-    admitted++;
     const ctx: ServerContext = { options: resolved, queue, metrics, model, contextLength };
+    let counted = false;
     try {
-      const body = parseJsonObject(await readBody(req, resolved.limits.maxBodyBytes));
+      // A body being read holds only the bytes it has sent (a shared budget), never a slot, and
+      // must arrive by its deadline; a drain or shutdown ends the read.
+      reading++;
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, { limit: resolved.limits.maxBodyBytes, deadlineMs: resolved.limits.bodyTimeoutMs, signal: scope.signal, budget: bodyBudget });
+      } finally {
+        reading--;
+      }
+      if (admitted >= queue.concurrency + queue.maxQueue) {
+        metrics.queueRejections.inc();
+        throw queueFullError(queue.concurrency, queue.maxQueue);
+      }
+      admitted++;
+      counted = true;
+      const body = parseJsonObject(raw);
       scope.throwIfAborted();
       await handler.handle(ctx, scope, body, res);
     } catch (error) {
@@ -349,7 +370,7 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
         res.end();
       }
     } finally {
-      admitted--;
+      if (counted) admitted--;
     }
   }
 
