@@ -1,7 +1,7 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RgbImage, decodeImage } from '@vasink/image';
+import { type RgbImage, decodeImage, readRegularFile } from '@vasink/image';
 import { invalidRequest, toApiError } from './api-error.js';
 
 /** An image a request refers to, not yet decoded. */
@@ -72,22 +72,23 @@ async function readAllowedFile(source: { url: string; param: string }, imageDir:
   } catch {
     throw invalidRequest('invalid_image_url', `not a valid file URL: ${source.url}`, source.param);
   }
+  // One answer for every path refused — missing, outside the directory, not a regular file, unreadable — so
+  // that the answers do not tell which files exist outside it.
+  const refused = () => invalidRequest('image_not_found', `no readable image file at ${source.url} inside the server's image directory`, source.param);
   let real: string;
   let root: string;
   try {
     root = await realpath(imageDir);
     real = await realpath(path);
   } catch {
-    throw invalidRequest('image_not_found', `no such image file: ${source.url}`, source.param);
+    throw refused();
   }
-  if (!real.startsWith(root.endsWith(sep) ? root : root + sep)) {
-    throw invalidRequest('image_url_not_allowed', 'file:// image URLs must point inside the server\'s image directory', source.param);
-  }
-  const size = (await stat(real)).size;
-  if (size > maxBytes) throw invalidRequest('image_too_large', `the image file is ${size} bytes; the limit is ${maxBytes}`, source.param);
+  if (!real.startsWith(root.endsWith(sep) ? root : root + sep)) throw refused();
   try {
-    return await readFile(real);
+    // Non-blocking and checked on the open descriptor: a FIFO never holds the request.
+    return await readRegularFile(real, maxBytes);
   } catch (error) {
-    throw invalidRequest('image_not_found', `the image file could not be read: ${(error as Error).message}`, source.param);
+    if ((error as NodeJS.ErrnoException).code === 'ETOOBIG') throw invalidRequest('image_too_large', `the image file is over the limit of ${maxBytes} bytes`, source.param);
+    throw refused();
   }
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,6 +141,13 @@ describe('decodeImage', () => {
 
     it('a missing file', async () => {
       await expectDecodeError(decodeImage(join(tmp, 'nope.png')), 'IMAGE_READ_FAILED', /nope\.png: image file does not exist/);
+    });
+
+    it('a FIFO or a directory is refused at once, never read (a FIFO with no writer would block forever)', async () => {
+      const fifo = join(tmp, 'pipe.png');
+      execFileSync('mkfifo', [fifo]);
+      await expectDecodeError(decodeImage(fifo), 'IMAGE_READ_FAILED', /pipe\.png: is not a regular file \(a directory, FIFO or device\)/);
+      await expectDecodeError(decodeImage(tmp), 'IMAGE_READ_FAILED', /is not a regular file/);
     });
 
     it('an unknown format', async () => {

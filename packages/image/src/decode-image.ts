@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { InvalidArgumentError } from '@vasink/tensor';
 import sharp from 'sharp';
 import { ImageDecodeError } from './errors.js';
@@ -104,10 +105,31 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeIma
   }
 }
 
+/**
+ * Read a regular file, never blocking on anything else: opened non-blocking,
+ * checked to be a regular file on the open descriptor (a FIFO, device or
+ * directory is refused, also one swapped in after a check by path), at most
+ * `maxBytes`. Throws the system error or a plain Error naming the problem.
+ */
+export async function readRegularFile(path: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREGULAR' });
+    if (info.size > maxBytes) throw Object.assign(new Error(`the file is ${info.size} bytes; the limit is ${maxBytes}`), { code: 'ETOOBIG' });
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
 async function readImageFile(path: string): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return await readRegularFile(path);
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOTREGULAR') {
+      throw new ImageDecodeError('IMAGE_READ_FAILED', 'is not a regular file (a directory, FIFO or device)', { file: path, cause });
+    }
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
     throw new ImageDecodeError('IMAGE_READ_FAILED', `image file ${reason}`, {
       file: path,

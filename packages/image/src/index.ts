@@ -1,7 +1,7 @@
 export { centerCrop } from './center-crop.js';
 export { colormap, colormapTable } from './colormap.js';
 export type { ColormapName } from './colormap.js';
-export { DECODABLE_FORMATS, DEFAULT_MAX_PIXELS, decodeImage } from './decode-image.js';
+export { DECODABLE_FORMATS, DEFAULT_MAX_PIXELS, decodeImage, readRegularFile } from './decode-image.js';
 export type { DecodeImageOptions } from './decode-image.js';
 export { encodePng } from './encode-png.js';
 export { ImageDecodeError } from './errors.js';

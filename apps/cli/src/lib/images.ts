@@ -12,7 +12,10 @@ export async function expandImagePaths(paths: readonly string[]): Promise<string
     const info = await stat(path).catch(() => undefined);
     if (!info) throw new UsageError(`image not found: ${path}`);
     if (info.isDirectory()) {
-      const entries = (await readdir(path)).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
+      const named = (await readdir(path)).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
+      // Regular files only (links followed): a FIFO or device named *.png would block the read.
+      const regular = await Promise.all(named.map(async (f) => ((await stat(join(path, f)).catch(() => undefined))?.isFile() ? f : undefined)));
+      const entries = regular.filter((f): f is string => f !== undefined);
       if (entries.length === 0) throw new UsageError(`no images (jpg, png, webp, gif) in ${path}`);
       files.push(...entries.map((f) => join(path, f)));
     } else files.push(path);
