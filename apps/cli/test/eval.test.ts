@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +143,30 @@ describe('vasink eval with a tiny LLaVA checkpoint', () => {
     expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
     for (const row of ['base', 'var']) expect(new Set(predictionIds(concurrent, row)).size).toBe(items);
     for (const row of ['base', 'var']) expect(predictionIds(concurrent, row)).toHaveLength(items);
+  });
+
+  it("runs deploy/kubernetes/eval-job.yaml's args locally as the Indexed Job would (JOB_COMPLETION_INDEX 0…n−1, in parallel), merges them, and equals one run", async () => {
+    const { loadAll } = createRequire(import.meta.url)('js-yaml') as { loadAll(text: string): unknown[] };
+    const [job] = loadAll(readFileSync(new URL('../../../deploy/kubernetes/eval-job.yaml', import.meta.url), 'utf8')) as {
+      spec: { completions: number; template: { spec: { containers: { args: string[] }[] } } };
+    }[];
+    const out = join(dir, 'k8s');
+    const local: Record<string, string> = { '--model': model, '--data': data, '--images': images, '--out': out };
+    const args = job!.spec.template.spec.containers[0]!.args.map((arg, i, all) => local[all[i - 1] ?? ''] ?? arg);
+    const shards = await Promise.all(
+      Array.from({ length: job!.spec.completions }, (_, index) => runCli([...args, '--max-new-tokens', '2'], { env: { JOB_COMPLETION_INDEX: String(index) } })),
+    );
+    shards.forEach((shard, index) => expect(shard.code, `index ${index}: ${shard.stderr}`).toBe(0));
+    expect((await runCli(['eval', 'merge', 'pope', '--data', data, '--images', images, '--out', out])).code).toBe(0);
+    const texts = (run: string, row: string) =>
+      Object.fromEntries(readFileSync(join(run, 'predictions', `${row}.jsonl`), 'utf8').split('\n').filter(Boolean).map((line) => {
+        const p = JSON.parse(line) as { id: string; text: string };
+        return [p.id, p.text];
+      }));
+    for (const row of ['base', 'var']) expect(texts(out, row)).toEqual(texts(join(dir, 'full'), row));
+    const outside = await runCli([...args, '--max-new-tokens', '2']);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/--shards 4 takes the shard from JOB_COMPLETION_INDEX \(0-based\), which is not set/);
   });
 
   it('runs shards and merges them into the full run', async () => {

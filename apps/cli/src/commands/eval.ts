@@ -1,13 +1,27 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCHMARKS, type EvalItem, type EvalRow, createJudge, createProgressPrinter, getBenchmark, mergeShards, parseShard, runEvaluation } from '@vasink/eval';
+import { BENCHMARKS, type EvalItem, type EvalRow, type ShardSpec, createJudge, createProgressPrinter, getBenchmark, mergeShards, parseShard, runEvaluation } from '@vasink/eval';
 import { decodeImage } from '@vasink/image';
 import { type RowSettings, type VisionLanguageModel, collect } from '@vasink/runtime';
 import type { VarConfig } from '@vasink/var';
 import { UsageError, numberFlag, parseCommand, required } from '../lib/usage.js';
 import { VAR_FLAGS, VAR_HELP, varFromFlags } from '../lib/var-flags.js';
 import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
+
+/** `--shard i/n`, or `--shards n` with the index from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (0-based). */
+export function shardFromFlags(shard: string | undefined, shards: string | undefined, jobIndex: string | undefined): ShardSpec | undefined {
+  if (shard !== undefined && shards !== undefined) throw new UsageError('give --shard i/n or --shards n, not both');
+  if (shard !== undefined) return parseShard(shard);
+  if (shards === undefined) return undefined;
+  const count = numberFlag(shards, 'shards', { integer: true, min: 1 }) as number;
+  if (jobIndex === undefined || !/^\d+$/.test(jobIndex.trim())) {
+    throw new UsageError(`--shards ${count} takes the shard from JOB_COMPLETION_INDEX (0-based), which is ${jobIndex === undefined ? 'not set' : `"${jobIndex}"`}; outside an Indexed Job use --shard i/n`);
+  }
+  const index = Number(jobIndex) + 1;
+  if (index > count) throw new UsageError(`JOB_COMPLETION_INDEX ${jobIndex} is not below --shards ${count}`);
+  return { index, count };
+}
 
 /** The CLI's version, recorded in run directories: from its package.json (one level up from dist/, two from src/commands/). */
 const CLI_VERSION = ((): string => {
@@ -51,6 +65,8 @@ benchmarks: ${Object.keys(BENCHMARKS).join(', ')}
   --out <dir>              run directory (predictions, summary.md/json, compare.md, chart.svg)
   --compare                answer every item without and with VAR (image features computed once)
   --shard i/n              run the i-th of n shards, 1 ≤ i ≤ n (e.g. 1/4 … 4/4); then \`vasink eval merge\`
+  --shards <n>             run one of n shards, the one JOB_COMPLETION_INDEX names (0-based, as a
+                           Kubernetes Indexed Job sets it; see deploy/kubernetes)
   --allow-skips            skip and count malformed records instead of failing
   --batch <n>              items answered at once, decoded in one batch (default ${DEFAULT_EVAL_BATCH},
                            lowered to what memory allows; --compare puts both rows of an
@@ -71,6 +87,7 @@ const FLAGS = {
   out: { type: 'string' },
   compare: { type: 'boolean' },
   shard: { type: 'string' },
+  shards: { type: 'string' },
   'allow-skips': { type: 'boolean' },
   'max-new-tokens': { type: 'string' },
   batch: { type: 'string' },
@@ -103,6 +120,7 @@ export async function runEval(args: string[]): Promise<number> {
     process.stderr.write(`merged ${merged.rows.join(', ')} into ${Object.values(merged.files).join(', ')}\n`);
     return 0;
   }
+  const shard = shardFromFlags(values.shard, values.shards, process.env.JOB_COMPLETION_INDEX);
   const varConfig = varFromFlags(values);
   if (values.compare && !varConfig) throw new UsageError('--compare needs VAR: drop --no-var');
   const rows: EvalRow[] = values.compare
@@ -135,7 +153,7 @@ export async function runEval(args: string[]): Promise<number> {
       answer,
       rows,
       concurrency: inFlight,
-      ...(values.shard ? { shard: parseShard(values.shard) } : {}),
+      ...(shard ? { shard } : {}),
       onProgress: createProgressPrinter(process.stderr),
       ...(judge ? { judge } : {}),
       skipped: loaded.skipped,
