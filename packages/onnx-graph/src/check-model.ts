@@ -105,9 +105,9 @@ export function checkModel(model: ModelProto, options: CheckModelOptions = {}): 
 export function assertValidModel(model: ModelProto, options: CheckModelOptions = {}): void {
   const problems = checkModel(model, options);
   if (problems.length === 0) return;
-  const shown = problems.slice(0, 20).map((p) => `  - [${p.rule}] ${p.graph ? `${p.graph}: ` : ''}${p.message}`);
-  if (problems.length > 20) shown.push(`  ... and ${problems.length - 20} more`);
-  throw new InvalidModelError(`model has ${problems.length} structural problem${problems.length === 1 ? '' : 's'}:\n${shown.join('\n')}`, {
+  const shown = problems.slice(0, 20).map((p) => `[${p.rule}] ${p.graph ? `${p.graph}: ` : ''}${p.message}`);
+  if (problems.length > 20) shown.push(`… and ${problems.length - 20} more`);
+  throw new InvalidModelError(`model has ${problems.length} structural problem${problems.length === 1 ? '' : 's'}: ${shown.join('; ')}`, {
     problems,
   });
 }

@@ -42,3 +42,11 @@ describe('exposureOf and describeError', () => {
     expect(exposureOf(Object.assign(new Error('not a system error'), { code: 'ENOENT' }))).toBe('internal');
   });
 });
+
+describe('VasinkError messages', () => {
+  it('are one line whatever they echo: control characters become escapes', () => {
+    const error = new VasinkError('header is not valid JSON: Unexpected token \'\n\', "\n\u0000" is not valid\tJSON\r');
+    expect(error.message).toBe('header is not valid JSON: Unexpected token \'\\n\', "\\n\\u0000" is not valid\\tJSON\\r');
+    expect(error.message).not.toMatch(/[\u0000-\u001f]/);
+  });
+});

@@ -28,7 +28,8 @@ export class VasinkError extends Error {
   readonly exposure: ErrorExposure;
 
   constructor(message: string, options: VasinkErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // One line, whatever a message echoes of its input (a header's bytes, a file name): control characters escaped.
+    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = options.code ?? 'VASINK_ERROR';
     this.details = Object.freeze({ ...options.details });
@@ -60,6 +61,11 @@ export class InvalidArgumentError extends VasinkError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super(message, { code: 'INVALID_ARGUMENT', details, exposure: 'input' });
   }
+}
+
+/** `message` with every control character (newlines included) written as a JSON-style escape. */
+function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 /** Operating-system error codes that name the environment, not a path the user gave. */
