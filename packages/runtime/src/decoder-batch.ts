@@ -438,7 +438,9 @@ export class DecoderBatch {
     const logits = out[DECODER_IO.logits]?.data as Float32Array | undefined;
     if (!logits) throw new VasinkError('the decoder graph has no logits output', { code: 'BAD_DECODER_GRAPH', exposure: 'config' });
     const vocab = this.config.vocabSize;
-    return Array.from({ length: batch }, (_, b) => logits.slice(b * vocab, (b + 1) * vocab));
+    // Views of the run's output, not copies: 128 KB per row and step at a 32k vocabulary is garbage the
+    // collector would otherwise chase; the output lives as long as a view of it.
+    return Array.from({ length: batch }, (_, b) => logits.subarray(b * vocab, (b + 1) * vocab));
   }
 
   private runDiagnostics(out: ort.InferenceSession.ReturnType, batch: number, queries: number): Pick<VarStepDiagnostics, 'selectedPerHead' | 'moved'> {
