@@ -48,19 +48,42 @@ export function checkVarAvailable(ctx: ServerContext, wanted: boolean): void {
 }
 
 /** The conversation's text alone over the prompt limit: refuse before queueing and running vision. */
-export function checkQuestionLength(ctx: ServerContext, conversation: Conversation): void {
+export async function checkQuestionLength(ctx: ServerContext, conversation: Conversation): Promise<void> {
   const limit = promptLimit(ctx);
   const texts = [conversation.system ?? '', ...conversation.history.map((turn) => turn.text), conversation.question];
-  // Before tokenizing (synchronous, on the event loop): a text longer than `limit` of the longest tokens,
-  // with a 2× margin for normalizers, cannot fit — refused in O(1) whatever its size.
+  // Before tokenizing: a text longer than `limit` of the longest tokens (2× margin for normalizers)
+  // cannot fit — refused in O(1) whatever its size.
   const characters = texts.reduce((n, text) => n + text.length, 0);
   const mostCharacters = limit * 2 * ctx.model.tokenizer.maxTokenLength;
   if (characters > mostCharacters) {
     throw contextLengthError(`the messages hold ${characters} characters, more than ${limit} tokens can cover (at most ${mostCharacters} characters with this tokenizer)`);
   }
-  const tokens = texts.reduce((n, text) => n + (text ? ctx.model.tokenizer.encode(text, { addSpecialTokens: false }).length : 0), 0);
+  // Then count in slices, yielding to the event loop between them and stopping once over the limit:
+  // tokenizing is synchronous, and a long text must not hold /health and the other clients.
+  let tokens = 0;
+  for (const text of texts) {
+    for (let start = 0; start < text.length; ) {
+      const end = sliceEnd(text, start, TOKENIZE_SLICE_CHARACTERS);
+      tokens += ctx.model.tokenizer.encode(text.slice(start, end), { addSpecialTokens: false }).length;
+      start = end;
+      if (tokens > limit) break;
+      if (start < text.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (tokens > limit) break;
+  }
   const what = conversation.history.length > 0 || conversation.system ? 'the conversation' : 'the question';
-  if (tokens > limit) throw contextLengthError(`${what} alone is ${tokens} tokens; prompts may have at most ${limit}`);
+  if (tokens > limit) throw contextLengthError(`${what} alone is over ${limit} tokens (${tokens} counted before stopping); prompts may have at most ${limit}`);
+}
+
+/** Characters tokenized between two turns of the event loop (a few ms of work). */
+const TOKENIZE_SLICE_CHARACTERS = 4096;
+
+/** End of a slice of about `size` characters from `start`, moved back to a space when one is near (words stay whole). */
+function sliceEnd(text: string, start: number, size: number): number {
+  const end = start + size;
+  if (end >= text.length) return text.length;
+  const space = text.lastIndexOf(' ', end);
+  return space > start + size / 2 ? space : end;
 }
 
 function promptLimit(ctx: ServerContext): number {
@@ -149,7 +172,7 @@ export async function handleVarCompare(ctx: ServerContext, scope: RequestScope, 
 async function answer(ctx: ServerContext, scope: RequestScope, chat: ChatRequest, res: ServerResponse, plan: AnswerPlan): Promise<void> {
   checkModelName(ctx, chat.model);
   checkVarAvailable(ctx, plan.rows.some((row) => row !== undefined));
-  checkQuestionLength(ctx, chat);
+  await checkQuestionLength(ctx, chat);
   scope.log.stream = chat.stream;
   scope.log.var = plan.rows.some((row) => row !== undefined);
   const release = await acquireSlot(ctx, scope);

@@ -251,6 +251,18 @@ describe('bounded preparation', () => {
     expect(health.status).toBe(200);
     expect(healthMs, '/health while the big prompt is refused').toBeLessThan(1000);
   });
+
+  it('a prompt within the character bound but over the token limit is counted in slices and refused early', async () => {
+    const { url } = await serve();
+    const many = 'a b c d '.repeat(15_000); // 120,000 characters, ≈ 60,000 tokens: under the character bound, over 4096 tokens
+    const body = JSON.stringify({ ...ask(), messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: image } }, { type: 'text', text: many }] }] });
+    const answer = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(answer.status).toBe(400);
+    const error = ((await answer.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('context_length_exceeded');
+    expect(error.message).toMatch(/the question alone is over \d+ tokens \(\d+ counted before stopping\)/);
+    expect(Number(error.message.match(/\((\d+) counted/)![1])).toBeLessThan(10_000);
+  });
 });
 
 describe('slow uploads', () => {

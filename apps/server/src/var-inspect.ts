@@ -79,7 +79,7 @@ export async function handleVarInspect(ctx: ServerContext, scope: RequestScope, 
   }
   const withMaps = body.maps !== false;
   checkVarAvailable(ctx, true);
-  checkQuestionLength(ctx, conversation);
+  await checkQuestionLength(ctx, conversation);
   scope.log.var = true;
 
   const release = await acquireSlot(ctx, scope);
