@@ -1,6 +1,6 @@
 // The LLaVA path through the real CLI, as a user runs it: fixture → convert →
 // generate / --compare / --json → inspect → find-sink-dims → demo.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,16 @@ describe('vasink with a tiny LLaVA checkpoint', () => {
     const again = await runCli(['convert', join(dir, 'hf'), model]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/is not empty; pass --force/);
+  });
+
+  it('--force overwrites a model directory, never a directory holding other files', async () => {
+    const other = join(dir, 'my-notes');
+    await mkdir(other, { recursive: true });
+    await writeFile(join(other, 'thesis.tex'), 'do not lose me');
+    const refused = await runCli(['convert', join(dir, 'hf'), other, '--force']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/holds files a conversion does not write \(thesis\.tex\); --force only overwrites a vasink model directory/);
+    expect(await readFile(join(other, 'thesis.tex'), 'utf8')).toBe('do not lose me');
   });
 
   it('generates greedily and identically across runs, with and without VAR', async () => {

@@ -29,6 +29,9 @@ ONNX graphs sharing one external weight file, the tokenizer and a manifest.
   --force               write into a non-empty model directory
 `;
 
+/** Names a conversion writes into a model directory: graphs, weights, manifest, tokenizer and processor files. */
+const CONVERSION_FILE = /^(manifest\.json|weights\.bin|[\w.-]+\.onnx|[\w.-]+\.onnx\.data|tokenizer(_config)?\.json|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|vocab\.json|merges\.txt|chat_template\.(json|jinja)|preprocessor_config\.json|generation_config\.json|config\.json|\.manifest\.json\.tmp[\w.-]*)$/;
+
 export async function runConvert(args: string[]): Promise<number> {
   const parsed = parseCommand(
     args,
@@ -69,6 +72,15 @@ export async function runConvert(args: string[]): Promise<number> {
   }
   const existing = await readdir(target).catch(() => []);
   if (existing.length > 0 && !parsed.values.force) throw new UsageError(`${target} is not empty; pass --force to write into it`);
+  if (existing.length > 0) {
+    // --force overwrites a model directory (a finished or an interrupted conversion), never other files.
+    const foreign = existing.filter((name) => !CONVERSION_FILE.test(name));
+    if (foreign.length > 0) {
+      throw new UsageError(
+        `${target} holds files a conversion does not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); --force only overwrites a vasink model directory — choose an empty or new directory`,
+      );
+    }
+  }
   await mkdir(target, { recursive: true });
   const bar = progressBar(`convert ${family.name}`);
   const manifest = await family.convert({
