@@ -1,41 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '@vasink/onnx-graph';
-import { normRelativeError, seededRandom } from '@vasink/test-utils';
-import { type DecoderConfig, WeightStore, buildDecoderGraph, buildEmbeddingGraph, memoryWeightSource, randomDecoderWeights } from '@vasink/transformer-graph';
-import { VAR_PRESETS } from '@vasink/var';
+import { normRelativeError } from '@vasink/test-utils';
+import { WeightStore, buildDecoderGraph, buildEmbeddingGraph, memoryWeightSource, randomDecoderWeights } from '@vasink/transformer-graph';
 import * as ort from 'onnxruntime-node';
+import { PLANTED_DECODER_CONFIG, PLANTED_SINK_DIMS, idTokenizer, plantedPresets, plantedPrompt } from './__fixtures__/planted-decoder.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import { DecoderBatch, type DecoderPromptRow } from './decoder-batch.js';
 import { type GenerationEvent, type GenerationResult, collect } from './generate.js';
 import { argmax } from './sampler.js';
 
-const config: DecoderConfig = {
-  hiddenSize: 64,
-  numLayers: 4,
-  numHeads: 4,
-  numKvHeads: 2,
-  headDim: 16,
-  intermediateSize: 96,
-  vocabSize: 60,
-  rmsNormEps: 1e-6,
-  rope: { type: 'default', theta: 10000 },
-  attentionBias: false,
-  tieWordEmbeddings: false,
-};
-const SINK_DIMS = [7, 40];
-const tokenizer = { decode: (ids: readonly number[]) => ids.map((id) => `<${id}>`).join('') };
-const hallucination = { ...VAR_PRESETS.hallucination, tau: 5 };
-const general = { ...VAR_PRESETS.general, tau: 5 };
-
-/** A prompt with planted sinks at 0 and two image tokens (dim 7), an image span, VAR settings. */
-function prompt(seed: number, tokens: number, imageStart: number, imageLength: number, settings?: typeof hallucination): DecoderPromptRow {
-  const random = seededRandom(seed);
-  const embeds = new Float32Array(tokens * config.hiddenSize).map(() => random() - 0.5);
-  const imageMask = new Uint8Array(tokens);
-  for (let t = imageStart; t < imageStart + imageLength; t++) imageMask[t] = 1;
-  for (const t of [0, imageStart + 1, imageStart + 4]) embeds[t * config.hiddenSize + 7] = 30;
-  return { embeds, imageMask, ...(settings ? { var: settings } : {}) };
-}
+const config = PLANTED_DECODER_CONFIG;
+const SINK_DIMS = PLANTED_SINK_DIMS;
+const tokenizer = idTokenizer;
+const { hallucination, general } = plantedPresets;
+const prompt = plantedPrompt;
 
 describe('DecoderBatch and BatchScheduler (continuous batching)', () => {
   let decoder: ort.InferenceSession;

@@ -1,37 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '@vasink/onnx-graph';
-import { seededRandom } from '@vasink/test-utils';
-import { type DecoderConfig, WeightStore, buildDecoderGraph, buildEmbeddingGraph, memoryWeightSource, randomDecoderWeights } from '@vasink/transformer-graph';
-import { VAR_PRESETS } from '@vasink/var';
+import { WeightStore, buildDecoderGraph, buildEmbeddingGraph, memoryWeightSource, randomDecoderWeights } from '@vasink/transformer-graph';
 import * as ort from 'onnxruntime-node';
+import { PLANTED_DECODER_CONFIG, PLANTED_SINK_DIMS, idTokenizer, plantedPresets, plantedPrompt } from './__fixtures__/planted-decoder.js';
 import { collect, generate } from './generate.js';
 import { type DecoderPromptRow, createOnnxDecoderStep } from './onnx-decoder-step.js';
 
-const config: DecoderConfig = {
-  hiddenSize: 64,
-  numLayers: 4,
-  numHeads: 4,
-  numKvHeads: 2,
-  headDim: 16,
-  intermediateSize: 96,
-  vocabSize: 60,
-  rmsNormEps: 1e-6,
-  rope: { type: 'default', theta: 10000 },
-  attentionBias: false,
-  tieWordEmbeddings: false,
-};
-const SINK_DIMS = [7, 40];
-const tokenizer = { decode: (ids: readonly number[]) => ids.map((id) => `<${id}>`).join('') };
-const hallucination = { ...VAR_PRESETS.hallucination, tau: 5 };
-
-function prompt(seed: number, tokens: number, imageStart: number, imageLength: number, withVar: boolean): DecoderPromptRow {
-  const random = seededRandom(seed);
-  const embeds = new Float32Array(tokens * config.hiddenSize).map(() => random() - 0.5);
-  const imageMask = new Uint8Array(tokens);
-  for (let t = imageStart; t < imageStart + imageLength; t++) imageMask[t] = 1;
-  for (const t of [0, imageStart + 1, imageStart + 4]) embeds[t * config.hiddenSize + 7] = 30;
-  return { embeds, imageMask, ...(withVar ? { var: hallucination } : {}) };
-}
+const config = PLANTED_DECODER_CONFIG;
+const SINK_DIMS = PLANTED_SINK_DIMS;
+const tokenizer = idTokenizer;
+const hallucination = plantedPresets.hallucination;
+const prompt = (seed: number, tokens: number, imageStart: number, imageLength: number, withVar: boolean): DecoderPromptRow =>
+  plantedPrompt(seed, tokens, imageStart, imageLength, withVar ? hallucination : undefined);
 
 describe('createOnnxDecoderStep', () => {
   let decoder: ort.InferenceSession;
