@@ -187,6 +187,9 @@ async function answer(ctx: ServerContext, scope: RequestScope, chat: ChatRequest
       sampling: chat.sampling,
       stopStrings: chat.stop,
       signal: scope.signal,
+      // The answer carries text only (`logprobs` is refused as unsupported): skip the per-token log-softmax and top-k.
+      topLogits: 0,
+      logProbs: false,
     });
     const created = Math.floor(Date.now() / 1000);
     const base = { id: plan.id, created, model: ctx.options.modelName, system_fingerprint: `vasink-${ctx.model.device}` };

@@ -143,6 +143,17 @@ describe('generate', () => {
     });
   });
 
+  it('text only (logProbs false, topLogits 0): the same tokens and text, no log-probabilities or top logits computed', async () => {
+    const options = { ...base, maxNewTokens: 6, sampling: { doSample: true, temperature: 0.8, seed: 9 } };
+    const [full] = await collect(generate(new BigramStep([[3]], 2), options));
+    const [lean] = await collect(generate(new BigramStep([[3]], 2), { ...options, logProbs: false, topLogits: 0 }));
+    expect(lean!.ids).toEqual(full!.ids);
+    expect(lean!.text).toBe(full!.text);
+    expect(lean!.logProbs.every(Number.isNaN)).toBe(true);
+    expect(lean!.topLogits.every((top) => top.length === 0)).toBe(true);
+    expect(full!.logProbs.some(Number.isNaN)).toBe(false);
+  });
+
   it('samples reproducibly per seed, and a row gives the same tokens alone or in a batch', async () => {
     const sampling = { doSample: true, temperature: 1.5, topK: 6, seed: 77 };
     const options = { ...base, eosTokenIds: [], stopStrings: [], maxNewTokens: 24, sampling };

@@ -28,7 +28,7 @@ export interface TopLogit {
 /** The token chosen at one step. */
 export interface TokenChoice {
   id: number;
-  /** log p(id) under the unmodified distribution: log-softmax of the raw logits (no temperature, no filtering). */
+  /** log p(id) under the unmodified distribution: log-softmax of the raw logits (no temperature, no filtering); NaN when not asked for. */
   logProb: number;
   /** The highest raw logits, most likely first. */
   topLogits: TopLogit[];
@@ -37,6 +37,8 @@ export interface TokenChoice {
 export interface SampleOptions {
   /** How many raw logits to report. Default 5. */
   topLogits?: number;
+  /** Compute `logProb` (a float64 log-softmax over the vocabulary, the costliest part of a greedy choice). Default true; NaN when false. */
+  logProb?: boolean;
 }
 
 /** A stateful chooser: its RNG advances with every sampled (not greedy) token. */
@@ -251,7 +253,7 @@ export function createSampler(options: SamplingOptions = {}): Sampler {
     sample(logits, sampleOptions = {}) {
       const report = sampleOptions.topLogits ?? 5;
       const id = sampling.greedy ? argmax(logits) : draw(distributionOf(logits, sampling, false), rng);
-      return { id, logProb: logSoftmaxAt(logits, id), topLogits: topLogits(logits, report) };
+      return { id, logProb: sampleOptions.logProb === false ? Number.NaN : logSoftmaxAt(logits, id), topLogits: topLogits(logits, report) };
     },
   };
 }

@@ -191,7 +191,8 @@ export function answerWithModel(model: VisionLanguageModel, rows: readonly EvalR
   const generateItem = async (item: EvalItem) => {
     const images = await Promise.all(item.images.map((ref) => decodeImage('path' in ref ? ref.path : Buffer.from(ref.base64, 'base64'))));
     const prepared = await model.prepare({ question: item.prompt, images });
-    const results = await collect(model.generate(prepared, { rows: rows.map(settings), maxNewTokens }));
+    // Only the text is kept: no log-probabilities or top logits to compute per token.
+    const results = await collect(model.generate(prepared, { rows: rows.map(settings), maxNewTokens, topLogits: 0, logProbs: false }));
     return new Map(rows.map((r, i) => [r.name, { text: results[i]!.text.trim(), ids: results[i]!.ids }]));
   };
   return async (item: EvalItem, row: EvalRow) => {
