@@ -27,7 +27,7 @@ export class ApiError extends VasinkError {
 
   constructor(
     status: number,
-    code: string,
+    code: Lowercase<string>,
     message: string,
     options: { type?: ApiErrorType; param?: string; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
@@ -53,7 +53,7 @@ function defaultType(status: number): ApiErrorType {
 }
 
 /** A 400 for a request the server cannot take as written. */
-export function invalidRequest(code: string, message: string, param?: string): ApiError {
+export function invalidRequest(code: Lowercase<string>, message: string, param?: string): ApiError {
   return new ApiError(400, code, message, param === undefined ? {} : { param });
 }
 
@@ -69,9 +69,19 @@ export function toApiError(error: unknown): ApiError {
   const exposure = exposureOf(error);
   if (exposure === 'input') {
     const param = VasinkError.is(error) && typeof error.details.param === 'string' ? error.details.param : undefined;
-    const code = VasinkError.is(error) ? error.code.toLowerCase() : 'invalid_request';
+    const code: Lowercase<string> = VasinkError.is(error) ? (error.code.toLowerCase() as Lowercase<string>) : 'invalid_request';
     return new ApiError(400, code, describeError(error), { ...(param ? { param } : {}), cause: error });
   }
   if (exposure === 'config') return new ApiError(500, 'server_misconfigured', 'the server cannot answer this request as it is set up; see its log', { cause: error });
   return new ApiError(500, 'internal_error', 'the server failed to answer this request; see its log', { cause: error });
+}
+
+declare module '@vasink/tensor' {
+  /**
+   * The HTTP API's codes, lower case as OpenAI writes them: the server's own (`invalid_json`,
+   * `queue_full`, … — the README's table) and library input errors' codes lower-cased by `toApiError`.
+   */
+  interface VasinkErrorCodes {
+    [code: Lowercase<string>]: true;
+  }
 }

@@ -27,3 +27,13 @@ export class LlavaPromptError extends VasinkError {
     super(message, { code: 'LLAVA_PROMPT', details, exposure: 'input' });
   }
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    LLAVA_CONFIG: true;
+    UNSUPPORTED_CHECKPOINT: true;
+    MISSING_VISION_TOWER: true;
+    LLAVA_PROMPT: true;
+  }
+}

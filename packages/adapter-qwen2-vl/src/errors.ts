@@ -23,3 +23,12 @@ export class Qwen2VlPromptError extends VasinkError {
     super(message, { code: 'QWEN2_VL_PROMPT', details, exposure: 'input' });
   }
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    QWEN2_VL_CONFIG: true;
+    UNSUPPORTED_ARCHITECTURE: true;
+    QWEN2_VL_PROMPT: true;
+  }
+}

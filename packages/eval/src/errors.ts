@@ -42,3 +42,13 @@ export class JudgeError extends VasinkError {
     super(message, { code: 'EVAL_JUDGE', details, exposure: 'config' });
   }
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    EVAL_DATA: true;
+    EVAL_CONFIG: true;
+    EVAL_SHARD_MERGE: true;
+    EVAL_JUDGE: true;
+  }
+}

@@ -35,3 +35,16 @@ export class ImageDecodeError extends VasinkError {
     this.file = options.file;
   }
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    IMAGE_EMPTY: true;
+    IMAGE_READ_FAILED: true;
+    IMAGE_UNKNOWN_FORMAT: true;
+    IMAGE_UNSUPPORTED_FORMAT: true;
+    IMAGE_TRUNCATED: true;
+    IMAGE_CORRUPT: true;
+    IMAGE_TOO_LARGE: true;
+  }
+}

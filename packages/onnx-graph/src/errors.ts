@@ -20,3 +20,12 @@ export class ExternalDataError extends VasinkError {
     super(message, { code: 'EXTERNAL_DATA', details, cause, exposure: 'config' });
   }
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    PROTOBUF_DECODE: true;
+    INVALID_MODEL: true;
+    EXTERNAL_DATA: true;
+  }
+}

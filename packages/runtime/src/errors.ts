@@ -41,3 +41,23 @@ export class Float16RangeError extends VasinkError {
     super(message, { code: 'FLOAT16_OUT_OF_RANGE', details, exposure: 'input' });
   }
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    FILE_NOT_FOUND: true;
+    SESSION_CREATE_FAILED: true;
+    TOKENIZER_ERROR: true;
+    CHAT_TEMPLATE_ERROR: true;
+    GENERATION_ERROR: true;
+    FLOAT16_OUT_OF_RANGE: true;
+    NOT_A_MODEL_DIRECTORY: true;
+    INSUFFICIENT_MEMORY: true;
+    SCHEDULER_CLOSED: true;
+    VAR_UNAVAILABLE: true;
+    BAD_DECODER_GRAPH: true;
+    BAD_DIAGNOSTIC_GRAPH: true;
+    BAD_VISION_GRAPH: true;
+    IMAGE_TOKEN_MISMATCH: true;
+  }
+}

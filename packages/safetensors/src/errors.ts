@@ -84,3 +84,10 @@ export function fileError(
 ): SafetensorsError {
   return new SafetensorsError(reason, `${file}: ${message}`, { ...extra, file }, cause);
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes: `SAFETENSORS_` and the reason in upper case (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    [code: `SAFETENSORS_${string}`]: true;
+  }
+}

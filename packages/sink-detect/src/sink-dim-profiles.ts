@@ -120,3 +120,10 @@ export function resolveSinkDims(config: {
     { ...config },
   );
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    UNKNOWN_SINK_DIMS: true;
+  }
+}

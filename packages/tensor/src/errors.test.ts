@@ -50,3 +50,12 @@ describe('VasinkError messages', () => {
     expect(error.message).not.toMatch(/[\u0000-\u001f]/);
   });
 });
+
+describe('VasinkError codes', () => {
+  it('are a typed union that packages extend (VasinkErrorCodes); an unknown code does not compile', () => {
+    const known = new VasinkError('x', { code: 'SHAPE_MISMATCH' });
+    // @ts-expect-error NO_SUCH_CODE is not a key of VasinkErrorCodes: typecheck fails if codes become plain strings
+    const unknown = new VasinkError('x', { code: 'NO_SUCH_CODE' });
+    expect([known.code, unknown.code]).toEqual(['SHAPE_MISMATCH', 'NO_SUCH_CODE']);
+  });
+});

@@ -8,8 +8,25 @@
  */
 export type ErrorExposure = 'input' | 'config' | 'internal';
 
+/**
+ * Every error code vasink throws, as the keys of one map, so that `VasinkError.code`
+ * is a typed union a front end can switch on. Each package adds its codes by
+ * declaration merging, beside its error classes:
+ *
+ *     declare module '@vasink/tensor' { interface VasinkErrorCodes { INVALID_VAR: true } }
+ */
+export interface VasinkErrorCodes {
+  VASINK_ERROR: true;
+  SHAPE_MISMATCH: true;
+  DTYPE_MISMATCH: true;
+  INVALID_ARGUMENT: true;
+}
+
+/** A code of {@link VasinkErrorCodes}. */
+export type VasinkErrorCode = keyof VasinkErrorCodes;
+
 export interface VasinkErrorOptions {
-  code?: string;
+  code?: VasinkErrorCode;
   details?: Record<string, unknown>;
   cause?: unknown;
   /** Default `internal`; each error class says whose fault it is. */
@@ -23,7 +40,7 @@ export interface VasinkErrorOptions {
  * fault it is (see {@link ErrorExposure}).
  */
 export class VasinkError extends Error {
-  readonly code: string;
+  readonly code: VasinkErrorCode;
   readonly details: Readonly<Record<string, unknown>>;
   readonly exposure: ErrorExposure;
 

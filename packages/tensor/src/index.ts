@@ -2,7 +2,7 @@ export { concatTensors } from './concat.js';
 export { DATA_TYPES, bytesPerElement, isDataType, typedArrayConstructor } from './dtype.js';
 export type { DataType, DataTypeMap } from './dtype.js';
 export { DTypeError, InvalidArgumentError, ShapeError, VasinkError, describeError, exposureOf } from './errors.js';
-export type { ErrorExposure, VasinkErrorOptions } from './errors.js';
+export type { ErrorExposure, VasinkErrorCode, VasinkErrorCodes, VasinkErrorOptions } from './errors.js';
 export {
   bfloat16ArrayToFloat32,
   bfloat16BitsToFloat32,

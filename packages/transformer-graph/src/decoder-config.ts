@@ -99,3 +99,11 @@ export function decoderWeightShapes(config: DecoderConfig): Map<string, readonly
   if (!config.tieWordEmbeddings) shapes.set('lm_head.weight', [v, d]);
   return shapes;
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    INVALID_DECODER_CONFIG: true;
+    WEIGHT_MISMATCH: true;
+  }
+}

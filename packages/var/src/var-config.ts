@@ -164,3 +164,10 @@ export function varLayerMask(config: Pick<VarConfig, 'layers'>, options: { numLa
 export function varParamsRow(config: VarConfig): Float32Array {
   return new Float32Array([config.tau, config.rho, config.p, config.minImageAttention]);
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    INVALID_VAR: true;
+  }
+}

@@ -414,3 +414,11 @@ export function benchTable(record: BenchRecord): string {
     `prefill: median of ${record.settings.runs} run${record.settings.runs === 1 ? '' : 's'}; decode: 1000 / median step ms over ${record.contexts[0]?.decode.tokens ?? 0} steps per variant; VAR on (general preset) and off alternate step by step, order rotated, ${record.settings.settleMs} ms settle; on/off = median of paired time ratios.${record.settings.varSkipped ? ` VAR on skipped: ${record.settings.varSkipped}.` : ''}`,
   ].join('\n');
 }
+
+declare module '@vasink/tensor' {
+  /** This package's error codes (see VasinkErrorCodes). */
+  interface VasinkErrorCodes {
+    BENCH_ORDER: true;
+    BENCH_CONTEXT: true;
+  }
+}
