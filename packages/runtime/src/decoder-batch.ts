@@ -223,11 +223,6 @@ export class DecoderBatch {
     return this.state.length - this.leaving.size;
   }
 
-  /** Cached columns per row, left padding included. */
-  get columns(): number {
-    return this.width;
-  }
-
   /** Check prompts before anything runs: what `add` would refuse. */
   validate(prompts: readonly DecoderPromptRow[]): void {
     const d = this.config.hiddenSize;
@@ -474,8 +469,7 @@ export class DecoderBatch {
   /** Drop the rows that left: one regroup of the cache, without the padding the remaining rows share. */
   private settle(): void {
     if (this.leaving.size === 0) return;
-    const keep = [...this.state.keys()].filter((b) => !this.leaving.has((this.state[b] as RowState).id));
-    this.leaving.clear();
+    const keep = this.takeKept();
     if (keep.length === 0) return this.dispose();
     this.regroupWith(keep, undefined);
   }
@@ -489,8 +483,7 @@ export class DecoderBatch {
     flags: Uint8Array | undefined;
     present: { key: ort.Tensor; value: ort.Tensor }[];
   }): void {
-    const keep = [...this.state.keys()].filter((b) => !this.leaving.has((this.state[b] as RowState).id));
-    this.leaving.clear();
+    const keep = this.takeKept();
     if (keep.length === 0) {
       // The prefill's cache becomes the batch's bulk as it is: no copy.
       this.state = fresh.rows;
@@ -503,6 +496,13 @@ export class DecoderBatch {
       return;
     }
     this.regroupWith(keep, fresh);
+  }
+
+  /** Batch positions of the rows that stay; the leaving ones are forgotten (the caller regroups). */
+  private takeKept(): number[] {
+    const keep = [...this.state.keys()].filter((b) => !this.leaving.has((this.state[b] as RowState).id));
+    this.leaving.clear();
+    return keep;
   }
 
   /** Rebuild the batch from the kept rows (and the joining ones), left-padded to the narrowest common width. */

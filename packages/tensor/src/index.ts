@@ -16,7 +16,7 @@ export {
 export { fromOrtTensor, toOrtTensor } from './ort.js';
 export type { OrtTensor } from './ort.js';
 export { rowParamValue } from './row-param.js';
-export { seededNormal } from './seeded-normal.js';
+export { inverseNormal, seededNormal } from './seeded-normal.js';
 export type { FloatDataType, NormalFillOptions, SeededNormal } from './seeded-normal.js';
 export { seededUniform } from './seeded-uniform.js';
 export type { RowParam } from './row-param.js';

@@ -33,7 +33,7 @@ const encodedTables = new Map<string, Float32Array | Uint16Array>();
 const MAX_ENCODED_TABLES = 64;
 
 /** Φ⁻¹(p) by Acklam's rational approximation (relative error below 1.2e-9). */
-function inverseNormal(p: number): number {
+export function inverseNormal(p: number): number {
   const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
   const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
   const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
