@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { FinishReason, PreparedRequest, RowSettings } from '@vasink/runtime';
-import type { VarConfig } from '@vasink/var';
+import { type FinishReason, type PreparedRequest, type RowSettings, methodRow } from '@vasink/runtime';
+import { DEFAULT_VAR_PRESET } from '@vasink/var';
 import { ApiError, invalidRequest, toApiError } from './api-error.js';
 import { type ChatRequest, type Conversation, parseChatRequest } from './chat-request.js';
 import { SseWriter, sendJson } from './http-io.js';
@@ -131,8 +131,10 @@ function tokenBudget(ctx: ServerContext, promptTokens: number, requested: number
 /** What one answer (rows of one generation) is for. */
 interface AnswerPlan {
   id: string;
-  /** One per choice, in order: the VAR config of the row, undefined = VAR off. */
-  rows: readonly (VarConfig | undefined)[];
+  /** One per choice, in order: the row's methods and their settings (`{}` = baseline). */
+  rows: readonly RowSettings[];
+  /** Echoed as `method`: the spec of the request's method row (absent when the request named none). */
+  method?: string;
   /** Echoed per choice. */
   echoes: readonly (VarEcho | false)[];
   /** Echoed at the top level (the VAR settings the request asked for). */
@@ -145,12 +147,28 @@ interface AnswerPlan {
  */
 export async function handleChatCompletion(ctx: ServerContext, scope: RequestScope, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
   const chat = parseChatRequest(body, { maxImages: ctx.options.limits.maxImages, maxTokens: ctx.options.limits.maxTokens, defaultVar: ctx.options.defaultVar });
+  const row = requestRow(ctx, chat);
   await answer(ctx, scope, chat, res, {
     id: scope.id,
-    rows: [chat.var.config],
-    echoes: [chat.var.echo],
-    varEcho: chat.var.echo,
+    rows: [row],
+    ...(chat.methods ? { method: methodSpec(chat.methods) } : {}),
+    echoes: [row.var ? chat.var.echo : false],
+    varEcho: row.var ? chat.var.echo : false,
   });
+}
+
+/** The row a request asks for: its `method` with defaults (VAR from its `var` field), else `var` alone. */
+function requestRow(ctx: ServerContext, chat: ChatRequest): RowSettings {
+  if (!chat.methods) return chat.var.config ? { var: chat.var.config } : {};
+  const decoder = ctx.model.manifest.decoder;
+  const model = { numLayers: decoder.numLayers, numHeads: decoder.numHeads, hiddenSize: decoder.hiddenSize, sinkDims: ctx.model.sinkDims ?? [], sinkStartLayer: ctx.model.manifest.sink.startLayer };
+  const row = methodRow(chat.methods, model);
+  // VAR's settings come from the request's `var` object (or the server's default preset).
+  return row.var ? { ...row, var: chat.var.config ?? row.var } : row;
+}
+
+function methodSpec(methods: readonly { name: string }[]): string {
+  return methods.length === 0 ? 'none' : methods.map((m) => m.name).join('+');
 }
 
 /**
@@ -159,30 +177,32 @@ export async function handleChatCompletion(ctx: ServerContext, scope: RequestSco
  * settings (default preset when absent); the image features are computed once.
  */
 export async function handleVarCompare(ctx: ServerContext, scope: RequestScope, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
-  const chat = parseChatRequest({ ...body, var: body.var ?? true }, { maxImages: ctx.options.limits.maxImages, maxTokens: ctx.options.limits.maxTokens, defaultVar: false });
-  if (!chat.var.config) throw invalidRequest('invalid_var', 'compare answers without and with VAR: var must not be false', 'var');
+  const withMethod = body.method !== undefined && body.method !== null;
+  const chat = parseChatRequest({ ...body, var: body.var ?? (withMethod ? undefined : true) }, { maxImages: ctx.options.limits.maxImages, maxTokens: ctx.options.limits.maxTokens, defaultVar: withMethod ? { preset: DEFAULT_VAR_PRESET } : false });
+  const row = requestRow(ctx, chat);
+  if (Object.keys(row).length === 0) throw invalidRequest(withMethod ? 'invalid_method' : 'invalid_var', 'compare answers without and with a method: var must not be false, method not none', withMethod ? 'method' : 'var');
   await answer(ctx, scope, chat, res, {
     id: scope.id,
-    rows: [undefined, chat.var.config],
-    echoes: [false, chat.var.echo],
-    varEcho: chat.var.echo,
+    rows: [{}, row],
+    ...(chat.methods ? { method: methodSpec(chat.methods) } : {}),
+    echoes: [false, row.var ? chat.var.echo : false],
+    varEcho: row.var ? chat.var.echo : false,
   });
 }
 
 async function answer(ctx: ServerContext, scope: RequestScope, chat: ChatRequest, res: ServerResponse, plan: AnswerPlan): Promise<void> {
   checkModelName(ctx, chat.model);
-  checkVarAvailable(ctx, plan.rows.some((row) => row !== undefined));
+  checkVarAvailable(ctx, plan.rows.some((row) => row.var !== undefined));
   await checkQuestionLength(ctx, chat);
   scope.log.stream = chat.stream;
-  scope.log.var = plan.rows.some((row) => row !== undefined);
+  scope.log.var = plan.rows.some((row) => row.var !== undefined);
   const release = await acquireSlot(ctx, scope);
   try {
     const prepared = await prepareRequest(ctx, scope, chat);
     const promptTokens = prepared.prompt.inputIds.length;
     const maxNewTokens = tokenBudget(ctx, promptTokens, chat.maxTokens);
-    const rows: RowSettings[] = plan.rows.map((config) => (config ? { var: config } : {}));
     const events = ctx.model.generate(prepared, {
-      rows,
+      rows: plan.rows,
       maxNewTokens,
       sampling: chat.sampling,
       stopStrings: chat.stop,
@@ -246,7 +266,7 @@ async function answer(ctx: ServerContext, scope: RequestScope, chat: ChatRequest
     const timings = { queue_ms: Math.round(scope.log.queueMs ?? 0), vision_ms: Math.round(prepared.visionMs), total_ms: Math.round(scope.elapsedMs()), seed: chat.seed };
     if (chat.stream) {
       const stream = await openStream();
-      await stream.send({ ...base, object: 'chat.completion.chunk', choices: [], usage, var: plan.varEcho, vasink: timings });
+      await stream.send({ ...base, object: 'chat.completion.chunk', choices: [], usage, var: plan.varEcho, ...(plan.method ? { method: plan.method } : {}), vasink: timings });
       await stream.send('[DONE]');
       stream.end();
       return;
@@ -266,6 +286,7 @@ async function answer(ctx: ServerContext, scope: RequestScope, chat: ChatRequest
         })),
         usage,
         var: plan.varEcho,
+        ...(plan.method ? { method: plan.method } : {}),
         vasink: timings,
       },
       { 'x-request-id': plan.id },

@@ -4,6 +4,7 @@ import type { VarOptions } from '@vasink/var';
 import { invalidRequest } from './api-error.js';
 import { type ImageSource, parseImageUrl } from './image-input.js';
 import { type VarSelection, parseVarField } from './var-field.js';
+import { type AttentionMethod, parseMethods } from '@vasink/runtime';
 
 /** A conversation read from OpenAI `messages`: what the model is asked, in its context. */
 export interface Conversation {
@@ -28,6 +29,11 @@ export interface ChatRequest extends Conversation {
   stop: string[];
   stream: boolean;
   var: VarSelection;
+  /**
+   * The request's `method` (`var`, `pai`, `vaf`, `vcd`, `none`, `var+vcd`): the methods its answer runs with
+   * their defaults (VAR's from `var` when an object); undefined when absent (then `var` alone decides).
+   */
+  methods: AttentionMethod[] | undefined;
 }
 
 export interface ParseChatOptions {
@@ -39,7 +45,7 @@ export interface ParseChatOptions {
 /** Parameters this server reads. */
 const SUPPORTED = new Set([
   'messages', 'model', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'seed', 'stop',
-  'stream', 'stream_options', 'n', 'var',
+  'stream', 'stream_options', 'n', 'var', 'method',
   // Accepted and checked or ignored: they do not change what a local model generates.
   'user', 'metadata', 'store', 'service_tier', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty', 'response_format',
 ]);
@@ -239,5 +245,24 @@ export function parseChatRequest(body: Record<string, unknown>, options: ParseCh
     stop,
     stream,
     var: parseVarField(body.var, options.defaultVar),
+    methods: parseMethodField(body.method, body.var),
   };
+}
+
+/** Read the `method` field: a method name, `none`, or several joined by `+`; throws a 400 `invalid_method`. */
+function parseMethodField(value: unknown, varField: unknown): AttentionMethod[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw invalidRequest('invalid_method', `method must be a string such as "var", "pai", "vaf", "vcd", "none" or "var+vcd", got ${JSON.stringify(value)}`, 'method');
+  let methods: AttentionMethod[];
+  try {
+    methods = parseMethods(value);
+  } catch (error) {
+    throw invalidRequest('invalid_method', (error as Error).message, 'method');
+  }
+  const withVar = methods.some((m) => m.name === 'var');
+  if (varField === false && withVar) throw invalidRequest('invalid_method', `method "${value}" runs VAR but var is false`, 'method');
+  if (varField !== undefined && varField !== null && varField !== false && !withVar) {
+    throw invalidRequest('invalid_method', `var settings were given but method "${value}" does not run VAR`, 'var');
+  }
+  return methods;
 }

@@ -1,13 +1,19 @@
+import { ATTENTION_METHODS } from '@vasink/runtime';
+
 /**
- * The playground page served at `/`: upload an image, ask a question, watch
- * the answers without and with VAR stream side by side (`POST
- * /v1/var/compare`), and see the sink tokens and a layer's attention heatmap
- * over the image (`POST /v1/var/inspect`). One self-contained page: no
- * external scripts, styles or fonts.
+ * The playground page served at `/`: upload an image, ask a question, pick
+ * two methods (default: none and VAR) and watch their answers stream side by
+ * side (`POST /v1/var/compare` when one side is the baseline: one generation,
+ * image features once; else two `POST /v1/chat/completions` streams), and see
+ * the sink tokens and a layer's attention heatmap over the image (`POST
+ * /v1/var/inspect`). One self-contained page: no external scripts, styles or fonts.
  */
 export function playgroundHtml(input: { modelName: string }): string {
   const json = JSON.stringify(input.modelName).replace(/</g, '\\u003c');
-  return PAGE.replace('__MODEL__', () => escapeHtml(input.modelName)).replace('__MODEL_JSON__', () => json);
+  const methods = JSON.stringify(ATTENTION_METHODS.map((m) => ({ name: m.name, label: m.label, parameters: m.parameters }))).replace(/</g, '\\u003c');
+  return PAGE.replace('__MODEL__', () => escapeHtml(input.modelName))
+    .replace('__MODEL_JSON__', () => json)
+    .replace('__METHODS_JSON__', () => methods);
 }
 
 function escapeHtml(text: string): string {
@@ -51,6 +57,8 @@ const PAGE = `<!doctype html>
   </div>
   <p><textarea id="question" placeholder="Ask a question about the image" required></textarea></p>
   <div class="row">
+    <label>left <select id="method-a"></select></label>
+    <label>right <select id="method-b"></select></label>
     <label>VAR preset <select id="preset">
       <option value="general">general</option>
       <option value="hallucination">hallucination</option>
@@ -66,8 +74,8 @@ const PAGE = `<!doctype html>
 
 <section>
   <div class="answers">
-    <div><b>Base</b> (VAR off) <span class="status" id="status-base"></span><div class="answer" id="answer-base" data-state="idle"></div></div>
-    <div><b>VAR</b> <span id="var-label" class="muted"></span> <span class="status" id="status-var"></span><div class="answer" id="answer-var" data-state="idle"></div></div>
+    <div><b id="title-base">Base</b> <span id="base-label" class="muted">(no method)</span> <span class="status" id="status-base"></span><div class="answer" id="answer-base" data-state="idle"></div></div>
+    <div><b id="title-var">VAR</b> <span id="var-label" class="muted"></span> <span class="status" id="status-var"></span><div class="answer" id="answer-var" data-state="idle"></div></div>
   </div>
   <div class="status" id="usage"></div>
 </section>
@@ -93,7 +101,21 @@ const PAGE = `<!doctype html>
 <script>
 "use strict";
 const MODEL = __MODEL_JSON__;
+const METHODS = __METHODS_JSON__;
 const $ = (id) => document.getElementById(id);
+// The method choices: none, each registered method, and VAR with each method that composes with it.
+const CHOICES = [{ name: 'none', label: 'none (baseline)' }, ...METHODS.map((m) => ({ name: m.name, label: m.label + ' — ' + m.parameters })),
+  ...METHODS.filter((m) => m.name === 'vcd').map((m) => ({ name: 'var+' + m.name, label: 'VAR + ' + m.label }))];
+for (const [id, chosen] of [['method-a', 'none'], ['method-b', 'var']]) {
+  for (const choice of CHOICES) {
+    const option = document.createElement('option');
+    option.value = choice.name;
+    option.textContent = choice.label;
+    option.selected = choice.name === chosen;
+    $(id).append(option);
+  }
+}
+const titleOf = (name) => name === 'none' ? 'Base' : name.split('+').map((n) => (METHODS.find((m) => m.name === n) || { label: n }).label).join(' + ');
 let inspection = null;
 let view = null;
 
@@ -145,15 +167,16 @@ function setPanel(index, state, status) {
   if (status !== undefined) $('status-' + name).textContent = status;
 }
 
-async function streamCompare(body) {
-  panels.forEach((name, i) => { $('answer-' + name).textContent = ''; setPanel(i, 'waiting', 'queued…'); });
-  const res = await fetch('/v1/var/compare', { method: 'POST', headers: headers(), body: JSON.stringify({ ...body, stream: true }) });
+// Stream one request's choices into panels (choice index → panel index).
+async function streamInto(url, body, panelOf) {
+  const mine = panelOf.map((p) => p);
+  const res = await fetch(url, { method: 'POST', headers: headers(), body: JSON.stringify({ ...body, stream: true }) });
   if (!res.ok) {
     const message = await errorText(res);
-    panels.forEach((_, i) => setPanel(i, 'error', message));
+    mine.forEach((i) => setPanel(i, 'error', message));
     return;
   }
-  panels.forEach((_, i) => setPanel(i, 'streaming', 'streaming…'));
+  mine.forEach((i) => setPanel(i, 'streaming', 'streaming…'));
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {
@@ -167,16 +190,36 @@ async function streamCompare(body) {
       const data = event.split('\\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\\n');
       if (!data || data === '[DONE]') continue;
       const chunk = JSON.parse(data);
-      if (chunk.error) { panels.forEach((_, i) => setPanel(i, 'error', chunk.error.message)); continue; }
-      if (chunk.var) $('var-label').textContent = '(' + chunk.var.preset + ': ρ ' + chunk.var.rho + ', p ' + chunk.var.p + ')';
+      if (chunk.error) { mine.forEach((i) => setPanel(i, 'error', chunk.error.message)); continue; }
+      if (chunk.var && mine.includes(1)) $('var-label').textContent = '(' + chunk.var.preset + ': ρ ' + chunk.var.rho + ', p ' + chunk.var.p + ')';
       for (const choice of chunk.choices) {
-        const name = panels[choice.index];
+        const panel = panelOf[choice.index];
+        const name = panels[panel];
         if (choice.delta && choice.delta.content) $('answer-' + name).textContent += choice.delta.content;
-        if (choice.finish_reason) setPanel(choice.index, 'done', 'done (' + choice.finish_reason + ')');
+        if (choice.finish_reason) setPanel(panel, 'done', 'done (' + choice.finish_reason + ')');
       }
-      if (chunk.usage) $('usage').textContent = 'prompt ' + chunk.usage.prompt_tokens + ' tokens · generated ' + chunk.usage.completion_tokens + ' tokens (both answers)' + (chunk.vasink ? ' · ' + chunk.vasink.total_ms + ' ms' : '');
+      if (chunk.usage) $('usage').textContent = 'prompt ' + chunk.usage.prompt_tokens + ' tokens · generated ' + chunk.usage.completion_tokens + ' tokens' + (mine.length > 1 ? ' (both answers)' : '') + (chunk.vasink ? ' · ' + chunk.vasink.total_ms + ' ms' : '');
     }
   }
+}
+
+// The request fields of one method choice (VAR's preset only where VAR runs).
+function methodFields(name, preset) {
+  return name.split('+').includes('var') ? { method: name, var: { preset } } : { method: name };
+}
+
+// Both answers: one compare request when the left side is the baseline, else one stream per side.
+async function streamAnswers(body, left, right, preset) {
+  panels.forEach((name, i) => { $('answer-' + name).textContent = ''; setPanel(i, 'waiting', 'queued…'); });
+  $('title-base').textContent = titleOf(left);
+  $('title-var').textContent = titleOf(right);
+  $('base-label').textContent = left === 'none' ? '(no method)' : '';
+  $('var-label').textContent = right === 'none' ? '(no method)' : '';
+  if (left === 'none' && right !== 'none') return streamInto('/v1/var/compare', { ...body, ...methodFields(right, preset) }, [0, 1]);
+  await Promise.all([
+    streamInto('/v1/chat/completions', { ...body, ...methodFields(left, preset) }, [0]),
+    streamInto('/v1/chat/completions', { ...body, ...methodFields(right, preset) }, [1]),
+  ]);
 }
 
 async function runInspect(body) {
@@ -289,7 +332,7 @@ $('ask').addEventListener('submit', async (event) => {
     const settings = { preset: $('preset').value };
     const maxTokens = Number($('max-tokens').value) || 64;
     await Promise.all([
-      streamCompare({ model: MODEL, messages, max_tokens: maxTokens, temperature: 0, var: settings }),
+      streamAnswers({ model: MODEL, messages, max_tokens: maxTokens, temperature: 0 }, $('method-a').value, $('method-b').value, settings.preset),
       runInspect({ model: MODEL, messages, var: settings }),
     ]);
   } catch (error) {

@@ -167,6 +167,41 @@ describe('chat completions with an image', () => {
     expect(body.choices[0]!.message.content).toBe(base.choices[0]!.message.content);
     expect((body.choices[1] as unknown as { var: VarEcho }).var.preset).toBe('general');
   });
+
+  it('runs the method a request names (pai, vaf, vcd, var+vcd, none), echoes it, and keeps the var field working', async () => {
+    const asked = (extra: Record<string, unknown>) => ask('What is in the image?', extra as never);
+    const base = await create(asked({ var: false }));
+    const none = await create(asked({ method: 'none' }));
+    expect(none.choices[0]!.message.content).toBe(base.choices[0]!.message.content);
+    expect((none as unknown as { method: string }).method).toBe('none');
+    const answers = new Map<string, string>();
+    for (const method of ['pai', 'vaf', 'vcd', 'var+vcd']) {
+      const first = await create(asked({ method }));
+      const again = await create(asked({ method }));
+      expect((first as unknown as { method: string }).method).toBe(method);
+      // Greedy and seeded noise: the same answer every time.
+      expect(again.choices[0]!.message.content, method).toBe(first.choices[0]!.message.content);
+      answers.set(method, first.choices[0]!.message.content ?? '');
+    }
+    // VAR settings apply to the VAR part of a composed method; the echo shows them.
+    const composed = await create(asked({ method: 'var+vcd', var: { preset: 'hallucination' } }));
+    expect(composed.var).toMatchObject({ preset: 'hallucination' });
+    // Compare: the baseline and the named method in one generation.
+    const res = await fetch(`${url}/v1/var/compare`, { method: 'POST', body: JSON.stringify(asked({ method: 'pai' })) });
+    expect(res.status).toBe(200);
+    const compared = (await res.json()) as ChatCompletion & { method: string };
+    expect(compared.method).toBe('pai');
+    expect(compared.choices[0]!.message.content).toBe(base.choices[0]!.message.content);
+    expect(compared.choices[1]!.message.content).toBe(answers.get('pai'));
+  });
+
+  it('refuses a method it does not know, or one that contradicts the var field, naming the parameter', async () => {
+    expect(await failure(create(ask('What?', { method: 'dola' } as never)))).toMatchObject({ status: 400, code: 'invalid_method', param: 'method' });
+    expect(await failure(create(ask('What?', { method: 'var+var' } as never)))).toMatchObject({ status: 400, code: 'invalid_method' });
+    expect(await failure(create(ask('What?', { method: 7 } as never)))).toMatchObject({ status: 400, code: 'invalid_method', param: 'method' });
+    expect(await failure(create(ask('What?', { method: 'var', var: false } as never)))).toMatchObject({ status: 400, code: 'invalid_method', param: 'method' });
+    expect(await failure(create(ask('What?', { method: 'pai', var: { preset: 'general' } } as never)))).toMatchObject({ status: 400, code: 'invalid_method', param: 'var' });
+  });
 });
 
 describe('VAR inspection', () => {

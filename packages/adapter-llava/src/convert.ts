@@ -1,6 +1,6 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type ConvertOptions, MODEL_WEIGHTS_FILE, MissingFileError, ModelDirectoryWriter, type ModelManifest, type Tokenizer, loadTokenizer } from '@vasink/runtime';
+import { ATTENTION_INTERVENTIONS, type ConvertOptions, MODEL_WEIGHTS_FILE, MissingFileError, ModelDirectoryWriter, type ModelManifest, type Tokenizer, loadTokenizer } from '@vasink/runtime';
 import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims } from '@vasink/sink-detect';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { buildDecoderGraph, buildEmbeddingGraph, decoderWeightShapes } from '@vasink/transformer-graph';
@@ -184,11 +184,11 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
       writer.enter('embed');
       await writer.writeGraph(LLAVA_MODEL_FILES.embed, buildEmbeddingGraph({ config: config.text, weights: decoderWeights }));
       writer.enter('decoder');
-      await writer.writeGraph(LLAVA_MODEL_FILES.decoder, buildDecoderGraph({ config: config.text, weights: decoderWeights, attention: 'var', producerName: PRODUCER }));
+      await writer.writeGraph(LLAVA_MODEL_FILES.decoder, buildDecoderGraph({ config: config.text, weights: decoderWeights, interventions: ATTENTION_INTERVENTIONS, producerName: PRODUCER }));
       writer.enter('decoder-diagnostics');
       await writer.writeGraph(
         LLAVA_MODEL_FILES.decoderDiagnostics,
-        buildDecoderGraph({ config: config.text, weights: decoderWeights, attention: 'var', diagnostics: true, producerName: PRODUCER }),
+        buildDecoderGraph({ config: config.text, weights: decoderWeights, interventions: ATTENTION_INTERVENTIONS, diagnostics: true, producerName: PRODUCER }),
       );
       writer.enter('vision');
       await writer.writeGraph(LLAVA_MODEL_FILES.vision, buildLlavaVisionGraph({ config, weights: visionWeights, producerName: PRODUCER }));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RgbImage, createRgbImage, decodeImage, encodePng } from '@vasink/image';
 import {
+  ATTENTION_INTERVENTIONS,
   type GenerationResult,
   type ModelManifest,
   type PreparedRequest,
@@ -11,9 +12,9 @@ import {
   VisionLanguageModel,
   collect,
 } from '@vasink/runtime';
-import { type TypedTensor, createTensor, fromOrtTensor, toFloat32 } from '@vasink/tensor';
-import { DECODER_IO, decoderWeightShapes, referenceDecoderStep } from '@vasink/transformer-graph';
-import { type VarConfig, eligibleQueries, resolveVarConfig, varLayerMask, varParamsRow } from '@vasink/var';
+import { type TypedTensor, createTensor, fromOrtTensor, toFloat32, toOrtTensor } from '@vasink/tensor';
+import { DECODER_IO, type InterventionStep, decoderWeightShapes, interventionFeeds, interventionReferences, referenceDecoderStep } from '@vasink/transformer-graph';
+import { VAR_IO, type VarConfig, resolveVarConfig } from '@vasink/var';
 import { Tensor } from 'onnxruntime-node';
 import { readLlavaCheckpoint } from './llava-checkpoint.js';
 import { llavaFamily } from './llava-family.js';
@@ -178,35 +179,36 @@ describe('writeTinyLlavaCheckpoint → convert → VisionLanguageModel', () => {
     } finally {
       await checkpoint.close();
     }
-    const imageMask = createTensor('uint8', [1, T], prepared.prompt.imageMask);
-    const attention = createTensor('uint8', [1, T], new Uint8Array(T).fill(1));
-    const queryMask = eligibleQueries({ imageMask, attentionMask: attention, newTokens: T, phase: 'prefill' });
-    const params = varParamsRow(hallucination);
-    const layers = varLayerMask(hallucination, { numLayers: L, sinkStartLayer: 2 });
+    const step: InterventionStep = {
+      phase: 'prefill',
+      batch: 1,
+      total: T,
+      queries: T,
+      attentionMask: new Uint8Array(T).fill(1),
+      imageMask: prepared.prompt.imageMask,
+      model: { numLayers: L, numHeads: text.numHeads, hiddenSize: text.hiddenSize, sinkDims: tiny.sinkDims, sinkStartLayer: 2 },
+    };
+    const rows = [{ var: hallucination }];
     const empty = createTensor('float32', [1, text.numKvHeads, 0, text.headDim]);
+    const noFlags = createTensor('uint8', [L, 1, 0]);
     const reference = referenceDecoderStep({
       config: text,
       weights,
       inputsEmbeds: createTensor('float32', [1, T, text.hiddenSize], prepared.embeds),
-      attentionMask: attention.data,
+      attentionMask: step.attentionMask,
       positionIds: Array.from({ length: T }, (_, t) => t),
       past: Array.from({ length: L }, () => ({ key: empty, value: empty })),
-      pastSinkFlags: createTensor('uint8', [L, 1, 0]),
-      var: { detect: true, imageMask, queryMask, params: createTensor('float32', [1, 4], params), layers: createTensor('uint8', [1, L], layers), sinkDims: tiny.sinkDims },
+      interventions: interventionReferences(ATTENTION_INTERVENTIONS, step, rows, new Map([[VAR_IO.pastSinkFlags, noFlags]])),
     });
 
     const feeds: Record<string, Tensor> = {
       [DECODER_IO.inputsEmbeds]: new Tensor('float32', prepared.embeds, [1, T, text.hiddenSize]),
       [DECODER_IO.attentionMask]: new Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]),
       [DECODER_IO.positionIds]: new Tensor('int64', BigInt64Array.from({ length: T }, (_, t) => BigInt(t)), [1, T]),
-      [DECODER_IO.pastSinkFlags]: new Tensor('uint8', new Uint8Array(0), [L, 1, 0]),
-      [DECODER_IO.varDetect]: new Tensor('bool', Uint8Array.of(1), []),
-      [DECODER_IO.varImageMask]: new Tensor('uint8', prepared.prompt.imageMask, [1, T]),
-      [DECODER_IO.varQueryMask]: new Tensor('uint8', queryMask.data, [1, T]),
-      [DECODER_IO.varParams]: new Tensor('float32', params, [1, 4]),
-      [DECODER_IO.varLayers]: new Tensor('uint8', layers, [1, L]),
-      [DECODER_IO.varSinkDims]: new Tensor('int64', BigInt64Array.from(tiny.sinkDims, BigInt), [2]),
+      [DECODER_IO.imageMask]: new Tensor('uint8', prepared.prompt.imageMask, [1, T]),
+      [VAR_IO.pastSinkFlags]: toOrtTensor(noFlags),
     };
+    for (const [name, tensor] of Object.entries(interventionFeeds(ATTENTION_INTERVENTIONS, step, rows))) feeds[name] = toOrtTensor(tensor);
     for (let l = 0; l < L; l++) {
       for (const name of [DECODER_IO.pastKey(l), DECODER_IO.pastValue(l), DECODER_IO.recentKey(l), DECODER_IO.recentValue(l)]) {
         feeds[name] = new Tensor('float32', new Float32Array(0), [1, text.numKvHeads, 0, text.headDim]);
@@ -215,15 +217,16 @@ describe('writeTinyLlavaCheckpoint → convert → VisionLanguageModel', () => {
     const out = await (await model.diagnosticSession()).run(feeds);
     const onnx = (name: string) => fromOrtTensor(out[name] as never);
 
-    expect(Array.from(onnx(DECODER_IO.presentSinkFlags).data as Uint8Array)).toEqual(Array.from(reference.presentSinkFlags!.data));
+    expect(Array.from(onnx(VAR_IO.presentSinkFlags).data as Uint8Array)).toEqual(Array.from(reference.outputs[VAR_IO.presentSinkFlags]!.data as Uint8Array));
     let selectedRows = 0;
     let worstMoved = 0;
     for (let l = 0; l < L; l++) {
-      const expected = reference.diagnostics![l]!;
-      expect(Array.from(onnx(DECODER_IO.diagnosticSelected(l)).data as Uint8Array)).toEqual(Array.from(expected.selected.data));
-      selectedRows += expected.selected.data.reduce((a, b) => a + b, 0);
-      const moved = onnx(DECODER_IO.diagnosticMoved(l)).data as Float32Array;
-      moved.forEach((m, i) => (worstMoved = Math.max(worstMoved, Math.abs(m - (expected.moved.data[i] as number)))));
+      const expectedSelected = reference.outputs[VAR_IO.diagnosticSelected(l)]!.data as Uint8Array;
+      const expectedMoved = reference.outputs[VAR_IO.diagnosticMoved(l)]!.data as Float32Array;
+      expect(Array.from(onnx(VAR_IO.diagnosticSelected(l)).data as Uint8Array)).toEqual(Array.from(expectedSelected));
+      selectedRows += expectedSelected.reduce((a, b) => a + b, 0);
+      const moved = onnx(VAR_IO.diagnosticMoved(l)).data as Float32Array;
+      moved.forEach((m, i) => (worstMoved = Math.max(worstMoved, Math.abs(m - (expectedMoved[i] as number)))));
     }
     expect(selectedRows).toBeGreaterThan(0);
     expect(worstMoved).toBeLessThan(1e-4);
@@ -234,7 +237,10 @@ describe('writeTinyLlavaCheckpoint → convert → VisionLanguageModel', () => {
 
     // The runtime's own prefill diagnostics agree with the reference's per-head counts.
     const [, withVar] = await generateRows([{}, { var: hallucination }], 1);
-    const counts = reference.diagnostics!.map((d) => Array.from({ length: text.numHeads }, (_, h) => d.selected.data.subarray(h * T, (h + 1) * T).reduce((a, b) => a + b, 0)));
+    const counts = Array.from({ length: L }, (_, l) => {
+      const selected = reference.outputs[VAR_IO.diagnosticSelected(l)]!.data as Uint8Array;
+      return Array.from({ length: text.numHeads }, (_, h) => selected.subarray(h * T, (h + 1) * T).reduce((a, b) => a + b, 0));
+    });
     expect(withVar!.diagnostics[0]?.selectedPerHead?.[1]).toEqual(counts);
   });
 

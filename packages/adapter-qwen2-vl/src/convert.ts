@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { type ConvertOptions, MODEL_WEIGHTS_FILE, ModelDirectoryWriter, type ModelManifest } from '@vasink/runtime';
+import { ATTENTION_INTERVENTIONS, type ConvertOptions, MODEL_WEIGHTS_FILE, ModelDirectoryWriter, type ModelManifest } from '@vasink/runtime';
 import { openCheckpoint } from '@vasink/safetensors';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims, sinkDimProfileForConfig } from '@vasink/sink-detect';
@@ -97,8 +97,8 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
       await writer.writeGraph(QWEN2_VL_MODEL_FILES.vision, buildVisionGraph({ config: v, weights: visionStore, producerName: PRODUCER }));
       const textStore = writer.weightStore(weights, { naming: textNaming });
       await writer.writeGraph(QWEN2_VL_MODEL_FILES.embed, buildEmbeddingGraph({ config: config.text, weights: textStore }));
-      await writer.writeGraph(QWEN2_VL_MODEL_FILES.decoder, buildDecoderGraph({ config: config.text, weights: textStore, producerName: PRODUCER }));
-      await writer.writeGraph(QWEN2_VL_MODEL_FILES.decoderDiagnostics, buildDecoderGraph({ config: config.text, weights: textStore, diagnostics: true, producerName: PRODUCER }));
+      await writer.writeGraph(QWEN2_VL_MODEL_FILES.decoder, buildDecoderGraph({ config: config.text, weights: textStore, interventions: ATTENTION_INTERVENTIONS, producerName: PRODUCER }));
+      await writer.writeGraph(QWEN2_VL_MODEL_FILES.decoderDiagnostics, buildDecoderGraph({ config: config.text, weights: textStore, interventions: ATTENTION_INTERVENTIONS, diagnostics: true, producerName: PRODUCER }));
       await writer.copyFiles(source, { required: REQUIRED_FILES, optional: OPTIONAL_FILES });
     } catch (error) {
       writer.close();

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RgbImage, decodeImage, encodePng } from '@vasink/image';
 import { type GenerationResult, type PreparedRequest, type VarStepDiagnostics, VisionLanguageModel, collect, createOnnxDecoderStep } from '@vasink/runtime';
 import { openCheckpoint } from '@vasink/safetensors';
-import { type TypedTensor, createTensor } from '@vasink/tensor';
+import { type TypedTensor, type Uint8Tensor, createTensor } from '@vasink/tensor';
 import { normRelativeError } from '@vasink/test-utils';
-import { decoderWeightShapes, referenceDecoderStep } from '@vasink/transformer-graph';
-import { type VarConfig, eligibleQueries, resolveVarConfig, varLayerMask, varParamsRow } from '@vasink/var';
+import { decoderWeightShapes, interventionReferences, referenceDecoderStep } from '@vasink/transformer-graph';
+import { VAR_IO, type VarConfig, resolveVarConfig, varIntervention } from '@vasink/var';
 import { decoderNaming } from './checkpoint-layout.js';
 import { qwen2vlFamily } from './family.js';
 import { type TinyQwen2VlCheckpoint, tinyQwen2VlTestImage, writeTinyQwen2VlCheckpoint } from './tiny-checkpoint.js';
@@ -136,17 +136,14 @@ describe('qwen2vlFamily on the tiny checkpoint', () => {
     await checkpoint.close();
     const L = config.numLayers;
     const kv = () => createTensor('float32', [1, config.numKvHeads, 0, config.headDim]);
-    const varInputs = (mask: Uint8Array, detect: boolean, queries: number) => {
-      const image = createTensor('uint8', [1, mask.length], mask);
-      return {
-        detect,
-        imageMask: image,
-        queryMask: eligibleQueries({ imageMask: image, attentionMask: createTensor('uint8', [1, mask.length], new Uint8Array(mask.length).fill(1)), newTokens: queries, phase: detect ? 'prefill' : 'decode' }),
-        params: createTensor('float32', [1, 4], varParamsRow(hallucination)),
-        layers: createTensor('uint8', [1, L], varLayerMask(hallucination, { numLayers: L })),
-        sinkDims: tiny.sinkDims,
-      } as const;
-    };
+    const model_ = { numLayers: L, numHeads: config.numHeads, hiddenSize: config.hiddenSize, sinkDims: tiny.sinkDims, sinkStartLayer: 2 };
+    const varHooks = (mask: Uint8Array, phase: 'prefill' | 'decode', queries: number, flags: Uint8Tensor) =>
+      interventionReferences(
+        [varIntervention],
+        { phase, batch: 1, total: mask.length, queries, attentionMask: new Uint8Array(mask.length).fill(1), imageMask: mask, model: model_ },
+        [{ var: hallucination }],
+        new Map([[VAR_IO.pastSinkFlags, flags]]),
+      );
     const prefill = referenceDecoderStep({
       config,
       weights,
@@ -154,8 +151,7 @@ describe('qwen2vlFamily on the tiny checkpoint', () => {
       attentionMask: new Array(n).fill(1),
       positionIds: positionIds!,
       past: Array.from({ length: L }, () => ({ key: kv(), value: kv() })),
-      pastSinkFlags: createTensor('uint8', [L, 1, 0]),
-      var: varInputs(imageMask, true, n),
+      interventions: varHooks(imageMask, 'prefill', n, createTensor('uint8', [L, 1, 0])),
     });
     expect(normRelativeError(onnxPrefill, prefill.logits.data)).toBeLessThanOrEqual(1e-4);
     const decode = referenceDecoderStep({
@@ -165,12 +161,11 @@ describe('qwen2vlFamily on the tiny checkpoint', () => {
       attentionMask: new Array(n + 1).fill(1),
       positionIds: [nextPosition!, nextPosition!, nextPosition!],
       past: prefill.present,
-      pastSinkFlags: prefill.presentSinkFlags!,
-      var: varInputs(Uint8Array.from([...imageMask, 0]), false, 1),
+      interventions: varHooks(Uint8Array.from([...imageMask, 0]), 'decode', 1, prefill.outputs[VAR_IO.presentSinkFlags] as Uint8Tensor),
     });
     expect(normRelativeError(onnxDecode, decode.logits.data)).toBeLessThanOrEqual(1e-4);
     // VAR acted in this step (the comparison covers redistribution, not only the plain decoder).
-    expect(decode.diagnostics!.some((d) => d.moved.data.some((m) => m > 0))).toBe(true);
+    expect(Array.from({ length: L }, (_, l) => decode.outputs[VAR_IO.diagnosticMoved(l)]!.data as Float32Array).some((moved) => moved.some((m) => m > 0))).toBe(true);
   });
 
   it('requests with different image sizes share one decoder batch (continuous batching) and each gets its single-request tokens', async () => {

@@ -1,3 +1,4 @@
+import { ATTENTION_INTERVENTIONS } from './methods.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '@vasink/onnx-graph';
 import { normRelativeError } from '@vasink/test-utils';
@@ -8,6 +9,7 @@ import { BatchScheduler } from './batch-scheduler.js';
 import { DecoderBatch, type DecoderPromptRow } from './decoder-batch.js';
 import { type GenerationEvent, type GenerationResult, collect } from './generate.js';
 import { argmax } from './sampler.js';
+import { contrastLogits, vcdContrast } from '@vasink/vcd';
 
 const config = PLANTED_DECODER_CONFIG;
 const SINK_DIMS = PLANTED_SINK_DIMS;
@@ -26,7 +28,7 @@ describe('DecoderBatch and BatchScheduler (continuous batching)', () => {
   beforeAll(async () => {
     const weights = randomDecoderWeights(config, { seed: 4 });
     const store = () => new WeightStore({ source: memoryWeightSource(weights), dtype: 'float32' });
-    decoder = await ort.InferenceSession.create(encodeModel(await buildDecoderGraph({ config, weights: store() })));
+    decoder = await ort.InferenceSession.create(encodeModel(await buildDecoderGraph({ config, weights: store(), interventions: ATTENTION_INTERVENTIONS })));
     embedSession = await ort.InferenceSession.create(encodeModel(await buildEmbeddingGraph({ config, weights: store() })));
   });
   afterAll(async () => {
@@ -166,5 +168,31 @@ describe('DecoderBatch and BatchScheduler (continuous batching)', () => {
     const [ok] = await collect(scheduler.submit([prompt(1, 4, 1, 2)], { maxNewTokens: 3 }));
     expect(ok!.ids).toHaveLength(3);
     scheduler.close();
+  });
+
+  it('a contrast row samples from (1 + α)·l − α·l′ of its own and its counterpart\'s logits, both fed the same tokens; α = 0 is the row alone', async () => {
+    const own = prompt(5, 14, 2, 6, hallucination);
+    const counterpart = prompt(6, 14, 2, 6, hallucination); // stands for the noised image: other image features, same layout
+    const settings = vcdContrast({ alpha: 1, beta: 0.1 });
+    const steps = 6;
+    const scheduler = new BatchScheduler({ batch: newBatch(), tokenizer, maxRows: 4 });
+    const [contrasted] = await collect(scheduler.submit([{ ...own, contrast: { settings, counterpart } }], { maxNewTokens: steps, topLogits: 0 }));
+    // Reference: both rows alone, fed the contrast's tokens one by one.
+    const pair = newBatch(1000);
+    let out = await pair.add([own, counterpart]);
+    const expected: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const next = argmax(contrastLogits(out.logits[0]!, out.logits[1]!, settings));
+      expected.push(next);
+      out = await pair.decode(new Map(out.rows.map((id) => [id, next])));
+    }
+    expect(contrasted!.ids).toEqual(expected);
+    // The contrast chose differently from the row alone somewhere (else this test would not tell).
+    const [plain] = await collect(scheduler.submit([own], { maxNewTokens: steps }));
+    expect(plain!.ids).not.toEqual(expected);
+    const [zero] = await collect(scheduler.submit([{ ...own, contrast: { settings: vcdContrast({ alpha: 0 }), counterpart } }], { maxNewTokens: steps }));
+    expect(zero!.ids).toEqual(plain!.ids);
+    expect(scheduler.stats.rows).toBe(0); // both rows of each contrast left
+    await expect(collect(scheduler.submit([{ ...own, contrast: { settings: vcdContrast({ beta: 2 }), counterpart } }], { maxNewTokens: 2 }))).rejects.toThrow(/beta .* must be in \(0, 1\], got 2/);
   });
 });

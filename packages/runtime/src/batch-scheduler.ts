@@ -1,7 +1,19 @@
 import { InvalidArgumentError, VasinkError } from '@vasink/tensor';
+import type { ContrastSettings } from '@vasink/transformer-graph';
+import { contrastLogits, validateContrast } from '@vasink/vcd';
 import { type BatchRunOutput, type DecoderBatch, type DecoderPromptRow, type VarStepDiagnostics, diagnosticsForRows } from './decoder-batch.js';
 import { type GenerateOptions, type GenerationEvent, GenerationRow, validateGenerateOptions } from './generate.js';
 import type { TokenDecoder } from './tokenizer.js';
+
+/**
+ * One answer's prompt row. With `contrast`, a counterpart row (the prompt
+ * with a noised image, or without the image) is decoded beside it in the
+ * same batch, fed the same tokens, and the row samples from the contrast of
+ * the two rows' logits (VCD, PAI's second half).
+ */
+export type ScheduledPromptRow = DecoderPromptRow & {
+  readonly contrast?: { readonly settings: ContrastSettings; readonly counterpart: DecoderPromptRow };
+};
 
 /** What one request asks of the scheduler besides its prompts: {@link GenerateOptions} without the model's own parts. */
 export type ScheduledGenerateOptions = Omit<GenerateOptions, 'tokenizer' | 'eosTokenIds'>;
@@ -41,11 +53,15 @@ export class SchedulerClosedError extends VasinkError {
 }
 
 interface Job {
-  readonly prompts: readonly DecoderPromptRow[];
+  readonly prompts: readonly ScheduledPromptRow[];
+  /** The batch rows of the request: its answers' rows, then their contrast counterparts. */
+  readonly batchPrompts: readonly DecoderPromptRow[];
+  /** Index in `batchPrompts` of each answer row's counterpart. */
+  readonly pairs: readonly (number | undefined)[];
   readonly options: ScheduledGenerateOptions;
   readonly rows: GenerationRow[];
   readonly channel: EventChannel<GenerationEvent<VarStepDiagnostics>>;
-  /** Batch row id of each of the request's rows (once admitted). */
+  /** Batch row id of each of `batchPrompts` (once admitted). */
   ids: number[];
   /** Local rows still generating. */
   live: Set<number>;
@@ -100,14 +116,23 @@ export class BatchScheduler {
    * (see {@link generate} for the events). Bad prompts or options throw at
    * the first `next()`; stopping the iteration early frees the rows.
    */
-  async *submit(prompts: readonly DecoderPromptRow[], options: ScheduledGenerateOptions): AsyncGenerator<GenerationEvent<VarStepDiagnostics>, void, undefined> {
+  async *submit(prompts: readonly ScheduledPromptRow[], options: ScheduledGenerateOptions): AsyncGenerator<GenerationEvent<VarStepDiagnostics>, void, undefined> {
     if (this.closed) throw new SchedulerClosedError();
     if (prompts.length === 0) throw new InvalidArgumentError('a request needs at least one prompt row');
     validateGenerateOptions(options, prompts.length);
-    this.batch.validate(prompts);
+    const batchPrompts: DecoderPromptRow[] = prompts.map(({ contrast: _, ...row }) => row);
+    const pairs = prompts.map((row) => {
+      if (!row.contrast) return undefined;
+      validateContrast(row.contrast.settings);
+      batchPrompts.push(row.contrast.counterpart);
+      return batchPrompts.length - 1;
+    });
+    this.batch.validate(batchPrompts);
     const full: GenerateOptions = { ...options, tokenizer: this.options.tokenizer, eosTokenIds: this.options.eosTokenIds ?? [] };
     const job: Job = {
       prompts,
+      batchPrompts,
+      pairs,
       options,
       rows: prompts.map((_, row) => new GenerationRow(row, full)),
       channel: new EventChannel(),
@@ -178,7 +203,7 @@ export class BatchScheduler {
       this.endAborted(job);
     }
     for (const job of this.active.filter(stopped)) {
-      this.batch.remove([...job.live].map((row) => job.ids[row] as number));
+      this.batch.remove([...job.live].flatMap((row) => this.batchIdsOf(job, row)));
       this.active.splice(this.active.indexOf(job), 1);
       this.endAborted(job);
     }
@@ -196,11 +221,11 @@ export class BatchScheduler {
     let rows = this.batch.size;
     while (this.pending.length > 0) {
       const job = this.pending[0] as Job;
-      const fits = rows + job.prompts.length <= this.options.maxRows || rows === 0;
+      const fits = rows + job.batchPrompts.length <= this.options.maxRows || rows === 0;
       if (!fits) break;
       this.pending.shift();
       admitted.push(job);
-      rows += job.prompts.length;
+      rows += job.batchPrompts.length;
     }
     return admitted;
   }
@@ -209,7 +234,7 @@ export class BatchScheduler {
     const started = performance.now();
     let out: BatchRunOutput;
     try {
-      out = await this.batch.add(jobs.flatMap((job) => job.prompts));
+      out = await this.batch.add(jobs.flatMap((job) => job.batchPrompts));
     } catch (error) {
       for (const job of jobs) job.channel.fail(error);
       return;
@@ -218,8 +243,8 @@ export class BatchScheduler {
     const stepMs = performance.now() - started;
     let offset = 0;
     for (const job of jobs) {
-      job.ids = out.rows.slice(offset, offset + job.prompts.length) as number[];
-      offset += job.prompts.length;
+      job.ids = out.rows.slice(offset, offset + job.batchPrompts.length) as number[];
+      offset += job.batchPrompts.length;
       this.active.push(job);
     }
     this.deliver(jobs, out, stepMs);
@@ -227,7 +252,9 @@ export class BatchScheduler {
 
   private async decode(): Promise<void> {
     const tokens = new Map<number, number>();
-    for (const job of this.active) for (const row of job.live) tokens.set(job.ids[row] as number, job.last.get(row) as number);
+    for (const job of this.active) {
+      for (const row of job.live) for (const id of this.batchIdsOf(job, row)) tokens.set(id, job.last.get(row) as number);
+    }
     const started = performance.now();
     let out: BatchRunOutput;
     try {
@@ -244,21 +271,34 @@ export class BatchScheduler {
     this.deliver(this.active, out, performance.now() - started);
   }
 
-  /** Sample each job's rows from a run's logits, stream the events, let finished rows leave. */
+  /** Batch row ids of one answer row: its own and its contrast counterpart's. */
+  private batchIdsOf(job: Job, row: number): number[] {
+    const pair = job.pairs[row];
+    return pair === undefined ? [job.ids[row] as number] : [job.ids[row] as number, job.ids[pair] as number];
+  }
+
+  /** Sample each job's rows from a run's logits (contrasted with their counterparts'), stream the events, let finished rows leave. */
   private deliver(jobs: readonly Job[], out: BatchRunOutput, stepMs: number): void {
     const index = new Map(out.rows.map((id, b) => [id, b]));
     for (const job of [...jobs]) {
       if (job.abandoned) continue; // dropped at the next turn
-      const diagnostics = diagnosticsForRows(out.diagnostics, out.rows, job.ids);
+      const diagnostics = diagnosticsForRows(out.diagnostics, out.rows, job.ids.slice(0, job.prompts.length));
       for (const row of [...job.live]) {
         const b = index.get(job.ids[row] as number);
         if (b === undefined) continue;
-        const event = job.rows[row]!.accept(out.logits[b] as Float32Array, job.step, stepMs, diagnostics);
+        let logits = out.logits[b] as Float32Array;
+        const contrast = job.prompts[row]?.contrast;
+        if (contrast) {
+          const pair = index.get(job.ids[job.pairs[row] as number] as number);
+          if (pair === undefined) throw new VasinkError('a contrast row ran without its counterpart');
+          logits = contrastLogits(logits, out.logits[pair] as Float32Array, contrast.settings);
+        }
+        const event = job.rows[row]!.accept(logits, job.step, stepMs, diagnostics);
         job.channel.push(event);
         if (event.done === undefined) job.last.set(row, event.id);
         else {
           job.live.delete(row);
-          this.batch.remove([job.ids[row] as number]);
+          this.batch.remove(this.batchIdsOf(job, row));
         }
       }
       job.step++;

@@ -1,3 +1,4 @@
+import { ATTENTION_INTERVENTIONS } from './methods.js';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ describe('graphWeightBytes on real decoder graphs with external weights', () => 
       ...(options.quant ? { quant: { bits: 4, blockSize: 32, accuracyLevel: 4 } } : {}),
     });
     // Everything above 16 bytes goes external, so the count must come from the references.
-    writeModel(await buildDecoderGraph({ config, weights: store }), join(dir, `${name}.onnx`), { externalData: data, sizeThreshold: 16 });
+    writeModel(await buildDecoderGraph({ config, weights: store, interventions: ATTENTION_INTERVENTIONS }), join(dir, `${name}.onnx`), { externalData: data, sizeThreshold: 16 });
     data.close();
     return { counted: graphWeightBytes(join(dir, `${name}.onnx`)), fileBytes: (await stat(join(dir, `${name}.bin`))).size };
   };

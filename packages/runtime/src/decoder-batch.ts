@@ -1,12 +1,20 @@
-import { assertSinkDims } from '@vasink/sink-detect';
-import { InvalidArgumentError, VasinkError, createTensor, float32ArrayToFloat16 } from '@vasink/tensor';
-import { DECODER_IO, type DecoderConfig } from '@vasink/transformer-graph';
-import { DEFAULT_VAR_PRESET, VAR_PRESETS, type VarConfig, eligibleQueries, varLayerMask, varParamsRow } from '@vasink/var';
+import { InvalidArgumentError, VasinkError, float32ArrayToFloat16, toOrtTensor } from '@vasink/tensor';
+import {
+  type AnyIntervention,
+  DECODER_IO,
+  type DecoderConfig,
+  type InterventionModel,
+  type InterventionRow,
+  interventionFeeds,
+  validateInterventionRow,
+} from '@vasink/transformer-graph';
+import { VAR_IO } from '@vasink/var';
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
+import { ATTENTION_INTERVENTIONS } from './methods.js';
 
-/** One prompt row bound to a decoder batch. */
-export interface DecoderPromptRow {
+/** One prompt row bound to a decoder batch, with the attention interventions it asks for (`var`, `pai`, …; absent = off). */
+export type DecoderPromptRow = InterventionRow & {
   /** `[tokens × hidden]` float32 embeddings (text and image features merged). */
   embeds: Float32Array;
   /** `[tokens]` 1 on image tokens. */
@@ -15,9 +23,7 @@ export interface DecoderPromptRow {
   positionIds?: BigInt64Array;
   /** Position of the first generated token (M-RoPE: max position + 1); default `tokens`. */
   nextPosition?: number;
-  /** VAR settings of the row; undefined = VAR off. */
-  var?: VarConfig;
-}
+};
 
 /**
  * VAR summaries of one decoder run, per batch row (in the order of the run's
@@ -89,6 +95,8 @@ export interface DecoderBatchOptions {
   /** D_sink; required when a row has VAR on. */
   sinkDims?: readonly number[];
   sinkStartLayer?: number;
+  /** The interventions the runtime knows (default {@link ATTENTION_INTERVENTIONS}); those whose inputs the graph has are used. */
+  interventions?: readonly AnyIntervention[];
   /** Attach every raw output of each run to the diagnostics (inspection tools). */
   rawOutputs?: boolean;
   /** Append the recent KV block to the bulk once it holds this many tokens (default {@link KV_MERGE_TOKENS}). */
@@ -99,8 +107,7 @@ export interface DecoderBatchOptions {
 interface RowState {
   readonly id: number;
   nextPosition: number;
-  readonly params: Float32Array;
-  readonly layers: Uint8Array;
+  readonly settings: InterventionRow;
 }
 
 type Columns = Float32Array | Uint16Array | Uint8Array;
@@ -175,12 +182,12 @@ export class DecoderBatch {
   private readonly decoder: ort.InferenceSession;
   private readonly config: DecoderConfig;
   private readonly dtype: 'float32' | 'float16';
-  private readonly hasVarGraph: boolean;
+  /** The interventions the graph carries, in registry order. */
+  private readonly interventions: readonly AnyIntervention[];
+  private readonly model: InterventionModel;
   private readonly diagnosticGraph: boolean;
   private readonly twoBlocks: boolean;
   private readonly mergeTokens: number;
-  private readonly sinkDims: readonly number[];
-  private readonly sinkStartLayer: number;
   private readonly mrope: boolean;
 
   private state: RowState[] = [];
@@ -188,8 +195,8 @@ export class DecoderBatch {
   private width = 0;
   private attention: Uint8Array = new Uint8Array(0);
   private image: Uint8Array = new Uint8Array(0);
-  /** `[L, B, width]` sink flags of the cached tokens (VAR graphs). */
-  private flags: Uint8Array | undefined;
+  /** `[L, B, width]` per-token state of the interventions that carry one (VAR's sink flags), by graph input name. */
+  private carried = new Map<string, Uint8Array>();
   private bulk: { key: ort.Tensor; value: ort.Tensor }[] | undefined;
   private recent: { key: ort.Tensor; value: ort.Tensor }[] | undefined;
   private leaving = new Set<number>();
@@ -200,16 +207,27 @@ export class DecoderBatch {
     this.decoder = decoder;
     this.config = config;
     this.dtype = options.dtype ?? 'float32';
-    this.hasVarGraph = decoder.inputNames.includes(DECODER_IO.varParams);
-    this.diagnosticGraph = decoder.outputNames.includes(DECODER_IO.diagnosticSelected(0));
+    if (decoder.inputNames.includes('var_image_mask')) {
+      // Graphs before the intervention contract took VAR's own image mask; the inputs changed names since.
+      throw new VasinkError('the decoder graph was converted by an older vasink (it has input var_image_mask, now image_mask): convert the model again', {
+        code: 'BAD_DECODER_GRAPH',
+        exposure: 'config',
+      });
+    }
+    this.interventions = (options.interventions ?? ATTENTION_INTERVENTIONS).filter((i) => i.inputNames.every((name) => decoder.inputNames.includes(name)));
+    this.diagnosticGraph = decoder.outputNames.includes(VAR_IO.diagnosticSelected(0));
     this.twoBlocks = decoder.inputNames.includes(DECODER_IO.recentKey(0));
     this.mergeTokens = options.kvMergeTokens ?? KV_MERGE_TOKENS;
     if (!Number.isInteger(this.mergeTokens) || this.mergeTokens < 1) {
       throw new InvalidArgumentError(`kvMergeTokens must be a positive integer, got ${String(this.mergeTokens)}`);
     }
-    // With every row VAR-off the graph still takes sink dims; any valid index will do.
-    this.sinkDims = options.sinkDims && options.sinkDims.length > 0 ? options.sinkDims : [0];
-    this.sinkStartLayer = options.sinkStartLayer ?? 2;
+    this.model = {
+      numLayers: config.numLayers,
+      numHeads: config.numHeads,
+      hiddenSize: config.hiddenSize,
+      sinkDims: options.sinkDims ?? [],
+      sinkStartLayer: options.sinkStartLayer ?? 2,
+    };
     this.mrope = config.rope.type === 'mrope';
   }
 
@@ -226,10 +244,18 @@ export class DecoderBatch {
   /** Check prompts before anything runs: what `add` would refuse. */
   validate(prompts: readonly DecoderPromptRow[]): void {
     const d = this.config.hiddenSize;
-    if (prompts.some((p) => p.var !== undefined)) {
-      if (!this.hasVarGraph) throw new InvalidArgumentError('VAR was requested but the decoder graph has no VAR inputs (built with attention "baseline" or "fused")');
-      assertSinkDims(this.options.sinkDims ?? [], d);
-    } else if (this.hasVarGraph) assertSinkDims(this.sinkDims, d);
+    const carried = new Set(this.interventions.map((i) => i.name));
+    for (const p of prompts) {
+      for (const intervention of this.options.interventions ?? ATTENTION_INTERVENTIONS) {
+        if (p[intervention.name] !== undefined && !carried.has(intervention.name)) {
+          throw new VasinkError(`${intervention.label} was requested but the decoder graph has no ${intervention.label} inputs (built without it, or by an older vasink: convert the model again)`, {
+            code: 'BAD_DECODER_GRAPH',
+            exposure: 'config',
+          });
+        }
+      }
+      validateInterventionRow(this.interventions, p, this.model);
+    }
     prompts.forEach((p, row) => {
       if (p.embeds.length === 0 || p.embeds.length % d !== 0) {
         throw new InvalidArgumentError(`prompt ${row}: embeddings hold ${p.embeds.length} values, not a positive multiple of hidden size ${d}`);
@@ -270,12 +296,11 @@ export class DecoderBatch {
         for (let t = 0; t < n; t++) positions[(c * batch + b) * width + pad + t] = p.positionIds ? (p.positionIds[c * n + t] as bigint) : BigInt(t);
       }
     });
-    const rows: RowState[] = prompts.map((p, b) => {
-      const params = varParamsRow(p.var ?? VAR_PRESETS[DEFAULT_VAR_PRESET]);
-      // A VAR-off row still detects sinks (for diagnostics) with the default preset's τ; its layers stay off.
-      const layers = p.var ? varLayerMask(p.var, { numLayers: L, sinkStartLayer: this.sinkStartLayer }) : new Uint8Array(L);
-      return { id: this.nextId + b, nextPosition: p.nextPosition ?? (lengths[b] as number), params: Float32Array.from(params), layers: Uint8Array.from(layers) };
-    });
+    const rows: RowState[] = prompts.map((p, b) => ({
+      id: this.nextId + b,
+      nextPosition: p.nextPosition ?? (lengths[b] as number),
+      settings: Object.fromEntries(this.interventions.flatMap((i) => (p[i.name] === undefined ? [] : [[i.name, p[i.name]]]))) as InterventionRow,
+    }));
     const feeds: Record<string, ort.Tensor> = {
       [DECODER_IO.inputsEmbeds]: this.floatTensor(embeds, [batch, width, d]),
       [DECODER_IO.attentionMask]: new Tensor('int64', BigInt64Array.from(attention, BigInt), [batch, width]),
@@ -283,11 +308,12 @@ export class DecoderBatch {
     };
     const empty = this.floatTensor(new Float32Array(0), [batch, this.config.numKvHeads, 0, this.config.headDim]);
     this.bindCache(feeds, undefined, undefined, empty);
-    const out = await this.run(feeds, { rows, attention, image, flags: new Uint8Array(0), width, queries: width, phase: 'prefill' });
+    const out = await this.run(feeds, { rows, attention, image, carried: new Map(), width, queries: width, phase: 'prefill' });
     this.nextId += batch;
     const present = this.presentOf(out);
-    const flags = out[DECODER_IO.presentSinkFlags]?.data as Uint8Array | undefined;
-    this.join({ rows, width, attention, image, flags, present });
+    const carried = this.carriedOf(out);
+    this.join({ rows, width, attention, image, carried, present });
+    const flags = carried.get(VAR_IO.pastSinkFlags);
 
     const diagnostics: VarStepDiagnostics = { phase: 'prefill', ...this.runDiagnostics(out, batch, width), ...(this.options.rawOutputs ? { raw: out, padding } : {}) };
     if (flags) {
@@ -295,7 +321,7 @@ export class DecoderBatch {
         Array.from({ length: L }, (_, l) => {
           // Layers before the sink start layer have no sinks by definition (DESIGN §1).
           const found: number[] = [];
-          if (l < this.sinkStartLayer) return found;
+          if (l < this.model.sinkStartLayer) return found;
           for (let t = 0; t < width; t++) if (flags[(l * batch + b) * width + t]) found.push(t - (padding[b] as number));
           return found;
         }),
@@ -336,13 +362,12 @@ export class DecoderBatch {
     };
     const empty = this.floatTensor(new Float32Array(0), [batch, this.config.numKvHeads, 0, this.config.headDim]);
     this.bindCache(feeds, this.bulk, this.recent, empty);
-    const out = await this.run(feeds, { rows: this.state, attention, image, flags: this.flags ?? new Uint8Array(0), width: this.width, queries: 1, phase: 'decode' });
+    const out = await this.run(feeds, { rows: this.state, attention, image, carried: this.carried, width: this.width, queries: 1, phase: 'decode' });
     for (const row of this.state) row.nextPosition += 1;
     this.width = width;
     this.attention = attention;
     this.image = image;
-    const flags = out[DECODER_IO.presentSinkFlags]?.data as Uint8Array | undefined;
-    if (flags) this.flags = flags;
+    this.carried = this.carriedOf(out);
     const present = this.presentOf(out);
     if (!this.twoBlocks) this.bulk = present;
     else if ((present[0]?.key.dims[2] ?? 0) < this.mergeTokens) this.recent = present;
@@ -366,7 +391,7 @@ export class DecoderBatch {
     this.width = 0;
     this.attention = new Uint8Array(0);
     this.image = new Uint8Array(0);
-    this.flags = undefined;
+    this.carried = new Map();
     this.bulk = undefined;
     this.recent = undefined;
   }
@@ -385,39 +410,37 @@ export class DecoderBatch {
     }
   }
 
-  /** Bind the VAR inputs (one row each: params, layers, masks) and run. */
+  /** Bind the interventions' inputs (the shared image mask, each one's per-row values, carried state) and run. */
   private async run(
     feeds: Record<string, ort.Tensor>,
-    step: { rows: readonly RowState[]; attention: Uint8Array; image: Uint8Array; flags: Uint8Array; width: number; queries: number; phase: 'prefill' | 'decode' },
+    step: { rows: readonly RowState[]; attention: Uint8Array; image: Uint8Array; carried: ReadonlyMap<string, Uint8Array>; width: number; queries: number; phase: 'prefill' | 'decode' },
   ): Promise<ort.InferenceSession.ReturnType> {
-    const L = this.config.numLayers;
-    const batch = step.rows.length;
-    if (this.hasVarGraph) {
+    if (this.interventions.length > 0) {
+      const batch = step.rows.length;
       const total = step.phase === 'prefill' ? step.width : step.width + 1;
-      const query = eligibleQueries({
-        imageMask: createTensor('uint8', [batch, total], step.image),
-        attentionMask: createTensor('uint8', [batch, total], step.attention),
-        newTokens: step.queries,
-        phase: step.phase,
-      });
-      const params = new Float32Array(batch * 4);
-      const layers = new Uint8Array(batch * L);
-      step.rows.forEach((row, b) => {
-        params.set(row.params, b * 4);
-        layers.set(row.layers, b * L);
-      });
       const cached = step.phase === 'prefill' ? 0 : step.width;
-      Object.assign(feeds, {
-        [DECODER_IO.pastSinkFlags]: new Tensor('uint8', step.flags, [L, batch, cached]),
-        [DECODER_IO.varDetect]: new Tensor('bool', Uint8Array.of(step.phase === 'prefill' ? 1 : 0), []),
-        [DECODER_IO.varImageMask]: new Tensor('uint8', step.image, [batch, total]),
-        [DECODER_IO.varQueryMask]: new Tensor('uint8', query.data, [batch, step.queries]),
-        [DECODER_IO.varParams]: new Tensor('float32', params, [batch, 4]),
-        [DECODER_IO.varLayers]: new Tensor('uint8', layers, [batch, L]),
-        [DECODER_IO.varSinkDims]: new Tensor('int64', BigInt64Array.from(this.sinkDims, BigInt), [this.sinkDims.length]),
-      });
+      const context = { phase: step.phase, batch, total, queries: step.queries, attentionMask: step.attention, imageMask: step.image, model: this.model };
+      feeds[DECODER_IO.imageMask] = new Tensor('uint8', step.image, [batch, total]);
+      for (const [name, tensor] of Object.entries(interventionFeeds(this.interventions, context, step.rows.map((row) => row.settings)))) feeds[name] = toOrtTensor(tensor);
+      for (const intervention of this.interventions) {
+        if (!intervention.carried) continue;
+        const state = step.carried.get(intervention.carried.input) ?? new Uint8Array(0);
+        feeds[intervention.carried.input] = new Tensor('uint8', state, [this.config.numLayers, batch, cached]);
+      }
     }
     return this.decoder.run(feeds);
+  }
+
+  /** The carried state a run returns, by the input name the next run takes it under. */
+  private carriedOf(out: ort.InferenceSession.ReturnType): Map<string, Uint8Array> {
+    const carried = new Map<string, Uint8Array>();
+    for (const intervention of this.interventions) {
+      if (!intervention.carried) continue;
+      const state = out[intervention.carried.output];
+      if (!state) throw new VasinkError(`the decoder graph has no output ${intervention.carried.output}`, { code: 'BAD_DECODER_GRAPH', exposure: 'config' });
+      carried.set(intervention.carried.input, state.data as Uint8Array);
+    }
+    return carried;
   }
 
   private presentOf(out: ort.InferenceSession.ReturnType): { key: ort.Tensor; value: ort.Tensor }[] {
@@ -444,12 +467,12 @@ export class DecoderBatch {
     return {
       selectedPerHead: Array.from({ length: batch }, (_, b) =>
         Array.from({ length: L }, (_, l) => {
-          const selected = out[DECODER_IO.diagnosticSelected(l)]!.data as Uint8Array;
+          const selected = out[VAR_IO.diagnosticSelected(l)]!.data as Uint8Array;
           return Array.from({ length: heads }, (_, h) => selected.subarray((b * heads + h) * queries, (b * heads + h + 1) * queries).reduce((a, x) => a + x, 0));
         }),
       ),
       moved: Array.from({ length: batch }, (_, b) =>
-        Array.from({ length: L }, (_, l) => (out[DECODER_IO.diagnosticMoved(l)]!.data as Float32Array).subarray(b * heads * queries, (b + 1) * heads * queries).reduce((a, x) => a + x, 0)),
+        Array.from({ length: L }, (_, l) => (out[VAR_IO.diagnosticMoved(l)]!.data as Float32Array).subarray(b * heads * queries, (b + 1) * heads * queries).reduce((a, x) => a + x, 0)),
       ),
     };
   }
@@ -480,7 +503,7 @@ export class DecoderBatch {
     width: number;
     attention: Uint8Array;
     image: Uint8Array;
-    flags: Uint8Array | undefined;
+    carried: Map<string, Uint8Array>;
     present: { key: ort.Tensor; value: ort.Tensor }[];
   }): void {
     const keep = this.takeKept();
@@ -490,7 +513,7 @@ export class DecoderBatch {
       this.width = fresh.width;
       this.attention = fresh.attention;
       this.image = fresh.image;
-      this.flags = fresh.flags;
+      this.carried = fresh.carried;
       this.bulk = fresh.present;
       this.recent = undefined;
       return;
@@ -529,16 +552,21 @@ export class DecoderBatch {
       );
     const attention = columns(this.attention, fresh?.attention);
     const image = columns(this.image, fresh?.image);
-    let flags: Uint8Array | undefined;
-    if (this.flags && (!fresh || fresh.flags)) {
-      flags = regroup(
-        [
-          { segments: [{ data: this.flags, width: this.width }], batch, rows: keep, trim },
-          ...(fresh?.flags ? [{ segments: [{ data: fresh.flags, width: fresh.width }], batch: fresh.rows.length, rows: [...fresh.rows.keys()], trim: 0 }] : []),
-        ],
-        { outer: L, mid: 1, inner: 1 },
-        width,
-        (n) => new Uint8Array(n),
+    const carried = new Map<string, Uint8Array>();
+    for (const [name, data] of this.carried) {
+      const freshData = fresh?.carried.get(name);
+      if (fresh && !freshData) continue;
+      carried.set(
+        name,
+        regroup(
+          [
+            { segments: [{ data, width: this.width }], batch, rows: keep, trim },
+            ...(fresh && freshData ? [{ segments: [{ data: freshData, width: fresh.width }], batch: fresh.rows.length, rows: [...fresh.rows.keys()], trim: 0 }] : []),
+          ],
+          { outer: L, mid: 1, inner: 1 },
+          width,
+          (n) => new Uint8Array(n),
+        ),
       );
     }
     const rows = keep.length + (fresh?.rows.length ?? 0);
@@ -557,7 +585,7 @@ export class DecoderBatch {
     this.width = width;
     this.attention = attention;
     this.image = image;
-    this.flags = flags;
+    this.carried = carried;
     this.bulk = bulk;
     this.recent = undefined;
   }

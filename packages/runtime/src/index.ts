@@ -51,13 +51,16 @@ export type { AbortEvent, FinishReason, GenerateOptions, GenerationEvent, Genera
 export { createOnnxDecoderStep } from './onnx-decoder-step.js';
 export type { OnnxDecoderStepOptions } from './onnx-decoder-step.js';
 export { DecoderBatch, KV_MERGE_TOKENS, diagnosticsForRows } from './decoder-batch.js';
+export type { AttentionMethod, ContrastSettings, MethodRow } from '@vasink/transformer-graph';
+export { ATTENTION_INTERVENTIONS, ATTENTION_METHODS, UnknownMethodError, describeMethodRow, findMethod, methodRow, parseMethods } from './methods.js';
 export type { BatchRunOutput, DecoderBatchOptions, DecoderPromptRow, VarStepDiagnostics } from './decoder-batch.js';
 export { BatchScheduler, SchedulerClosedError } from './batch-scheduler.js';
-export type { BatchSchedulerOptions, BatchSchedulerStats, ScheduledGenerateOptions } from './batch-scheduler.js';
+export type { BatchSchedulerOptions, BatchSchedulerStats, ScheduledGenerateOptions, ScheduledPromptRow } from './batch-scheduler.js';
 export { MANIFEST_FILE, ModelDirectoryError, readManifest, writeManifest } from './model-manifest.js';
 export type { ModelManifest, WeightQuantization } from './model-manifest.js';
 export { conversationMessages, layoutConversation } from './conversation.js';
 export type { ChatTurn, ConversationLayout } from './conversation.js';
+export { PIXEL_VALUES_FEED } from './model-family.js';
 export type { ConvertOptions, ConvertProgress, QuantOptions, ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
 export { DEFAULT_MAX_BATCH_ROWS, DEFAULT_PREFLIGHT_CONTEXT_TOKENS, MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
 export { InsufficientMemoryError, RUNTIME_OVERHEAD_BYTES, assertMemoryFits, availableMemoryBytes, describeMemoryEstimate, estimateModelMemory, fitBatchRows } from './memory-preflight.js';

@@ -10,9 +10,15 @@ export interface RgbImageLike {
   readonly data: Uint8Array;
 }
 
+/** The vision graph feed holding the preprocessed float32 pixels (every family's): what VCD noises. */
+export const PIXEL_VALUES_FEED = 'pixel_values';
+
 /** Images made ready for a family's vision graph. */
 export interface PreparedImages {
-  /** Feeds of the vision graph, whose one output is `image_features [image tokens, hidden]` (all images, in order). */
+  /**
+   * Feeds of the vision graph, whose one output is `image_features [image tokens, hidden]` (all images, in order);
+   * the preprocessed pixels as float32 {@link PIXEL_VALUES_FEED}.
+   */
   readonly feeds: Record<string, Tensor>;
   /** Image tokens each image becomes, in order. */
   readonly tokensPerImage: readonly number[];

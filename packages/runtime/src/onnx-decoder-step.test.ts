@@ -1,3 +1,4 @@
+import { ATTENTION_INTERVENTIONS } from './methods.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '@vasink/onnx-graph';
 import { WeightStore, buildDecoderGraph, buildEmbeddingGraph, memoryWeightSource, randomDecoderWeights } from '@vasink/transformer-graph';
@@ -24,8 +25,8 @@ describe('createOnnxDecoderStep', () => {
   beforeAll(async () => {
     const weights = randomDecoderWeights(config, { seed: 4 });
     const store = () => new WeightStore({ source: memoryWeightSource(weights), dtype: 'float32' });
-    decoder = await ort.InferenceSession.create(encodeModel(await buildDecoderGraph({ config, weights: store(), diagnostics: true })));
-    baseline = await ort.InferenceSession.create(encodeModel(await buildDecoderGraph({ config, weights: store(), attention: 'baseline' })));
+    decoder = await ort.InferenceSession.create(encodeModel(await buildDecoderGraph({ config, weights: store(), interventions: ATTENTION_INTERVENTIONS, diagnostics: true })));
+    baseline = await ort.InferenceSession.create(encodeModel(await buildDecoderGraph({ config, weights: store() })));
     embedSession = await ort.InferenceSession.create(encodeModel(await buildEmbeddingGraph({ config, weights: store() })));
   });
   afterAll(async () => {

@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { InvalidArgumentError, float16ArrayToFloat32 } from '@vasink/tensor';
 import { VasinkError } from '@vasink/tensor';
-import type { VarConfig } from '@vasink/var';
+import type { ContrastSettings, MethodRow } from '@vasink/transformer-graph';
+import { addDiffusionNoise, validateContrast } from '@vasink/vcd';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import { type BatchSchedulerStats, BatchScheduler } from './batch-scheduler.js';
+import { type BatchSchedulerStats, BatchScheduler, type ScheduledPromptRow } from './batch-scheduler.js';
 import { type DecoderBatchOptions, DecoderBatch } from './decoder-batch.js';
 import type { GenerateOptions, GenerationEvent } from './generate.js';
 import type { ChatTurn } from './conversation.js';
 import type { DecoderStep } from './decoder-step.js';
-import type { ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
+import { type ModelFamily, PIXEL_VALUES_FEED, type PreparedImages, type PreparedPrompt, type RgbImageLike } from './model-family.js';
 import { assertMemoryFits, estimateModelMemory, fitBatchRows } from './memory-preflight.js';
 import { type ModelManifest, ModelDirectoryError, readManifest } from './model-manifest.js';
 import { type DecoderPromptRow, type VarStepDiagnostics, createOnnxDecoderStep } from './onnx-decoder-step.js';
@@ -81,10 +82,12 @@ export interface PreparedRequest {
   readonly visionMs: number;
 }
 
-/** Per-row settings of one generation: VAR on with a config, or off. */
-export interface RowSettings {
-  readonly var?: VarConfig;
-}
+/**
+ * Per-row settings of one generation: the attention interventions it runs
+ * (`var`, `pai`, `vaf`; absent = off) and an optional contrast with a
+ * counterpart row (VCD's noised image, PAI's text-only prompt).
+ */
+export type RowSettings = MethodRow;
 
 export interface VisionLanguageGenerateOptions extends Omit<GenerateOptions, 'tokenizer' | 'eosTokenIds'> {
   /** One row per answer, e.g. `[{}, { var }]` for base and VAR side by side. */
@@ -250,10 +253,49 @@ export class VisionLanguageModel {
     const { rows, diagnostics, ...rest } = options;
     this.assertSinkDimsFor(rows);
     const scheduler = await this.schedulerFor(diagnostics === true);
-    yield* scheduler.submit(
-      rows.map((row) => this.promptRow(prepared, row)),
-      { ...rest, stopStrings: [...(rest.stopStrings ?? []), ...(prepared.prompt.stopStrings ?? [])] },
-    );
+    const counterparts = new Map<string, Promise<DecoderPromptRow>>();
+    const prompts: ScheduledPromptRow[] = [];
+    for (const row of rows) {
+      const own = this.promptRow(prepared, row);
+      const contrast = row.contrast;
+      // α = 0 is the row itself; without an image there is nothing to contrast.
+      if (!contrast || contrast.alpha === 0 || prepared.images.tokensPerImage.length === 0) {
+        prompts.push(own);
+        continue;
+      }
+      validateContrast(contrast);
+      const key = JSON.stringify({ contrast, row: contrast.counterpart === 'noised-image' ? { ...row, contrast: undefined } : {} });
+      if (!counterparts.has(key)) counterparts.set(key, this.counterpartRow(prepared, row, contrast));
+      prompts.push({ ...own, contrast: { settings: contrast, counterpart: await (counterparts.get(key) as Promise<DecoderPromptRow>) } });
+    }
+    yield* scheduler.submit(prompts, { ...rest, stopStrings: [...(rest.stopStrings ?? []), ...(prepared.prompt.stopStrings ?? [])] });
+  }
+
+  /**
+   * The counterpart row of a contrast: the prompt without its image tokens
+   * and no intervention (PAI's unconditioned pass), or the prompt with the
+   * image features of its noised pixels and the row's own interventions
+   * (VCD: the same model seeing a distorted image; one more vision run).
+   */
+  private async counterpartRow(prepared: PreparedRequest, row: RowSettings, contrast: ContrastSettings): Promise<DecoderPromptRow> {
+    const d = this.manifest.decoder.hiddenSize;
+    if (contrast.counterpart === 'text-only') {
+      const keep = [...prepared.prompt.imageMask.keys()].filter((t) => !prepared.prompt.imageMask[t]);
+      const embeds = new Float32Array(keep.length * d);
+      keep.forEach((t, k) => embeds.set(prepared.embeds.subarray(t * d, (t + 1) * d), k * d));
+      const n = keep.length;
+      // Without image tokens M-RoPE's three components are the plain positions.
+      const positionIds = prepared.prompt.positionIds ? BigInt64Array.from({ length: 3 * n }, (_, i) => BigInt(i % n)) : undefined;
+      return { embeds, imageMask: new Uint8Array(n), ...(positionIds ? { positionIds, nextPosition: n } : {}) };
+    }
+    const pixels = prepared.images.feeds[PIXEL_VALUES_FEED];
+    if (!pixels || pixels.type !== 'float32') {
+      throw new VasinkError(`this model's vision graph takes no float32 ${PIXEL_VALUES_FEED}: its images cannot be noised for a contrast`, { code: 'BAD_VISION_GRAPH', exposure: 'config' });
+    }
+    const noised = addDiffusionNoise(pixels.data as Float32Array, { step: contrast.noiseStep ?? 500, seed: contrast.noiseSeed ?? 0 });
+    const images: PreparedImages = { ...prepared.images, feeds: { ...prepared.images.feeds, [PIXEL_VALUES_FEED]: new Tensor('float32', noised, pixels.dims) } };
+    const embeds = await this.embedPrompt(prepared.prompt, await this.runVision(images));
+    return this.promptRow({ ...prepared, embeds }, row);
   }
 
   /** Rows the decoder batch holds at most (after `fitBatchRows`). */
@@ -363,12 +405,13 @@ export class VisionLanguageModel {
   }
 
   private promptRow(prepared: PreparedRequest, row: RowSettings): DecoderPromptRow {
+    const { contrast: _, ...interventions } = row;
     return {
       embeds: prepared.embeds,
       imageMask: prepared.prompt.imageMask,
       ...(prepared.prompt.positionIds ? { positionIds: prepared.prompt.positionIds } : {}),
       ...(prepared.prompt.nextPosition === undefined ? {} : { nextPosition: prepared.prompt.nextPosition }),
-      ...(row.var ? { var: row.var } : {}),
+      ...interventions,
     };
   }
 

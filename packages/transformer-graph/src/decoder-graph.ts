@@ -1,21 +1,20 @@
 import type { GraphBuilder, ModelProto, Value } from '@vasink/onnx-graph';
 import { GraphBuilder as Builder } from '@vasink/onnx-graph';
-import { type VarShared, emitVarLayer, emitVarShared } from '@vasink/var';
+import { InvalidArgumentError } from '@vasink/tensor';
 import { type DecoderConfig, validateDecoderConfig } from './decoder-config.js';
+import type { AnyIntervention, InterventionGraph, InterventionGraphContext } from './intervention.js';
 import { emitEmbeddingLookup, emitLinear } from './linear.js';
 import { emitApplyRotary, emitRotaryTables } from './rope.js';
 import type { WeightStore } from './weight-store.js';
 
 /** How attention is computed. */
 export type DecoderAttention =
-  /** eager attention with the VAR step after every softmax (the product graph). */
-  | 'var'
-  /** eager attention without any VAR op: the baseline VAR-off must equal. */
-  | 'baseline'
+  /** eager attention: scores, softmax and context as plain ops, with the interventions' hooks around the softmax (the product graph). */
+  | 'eager'
   /**
-   * onnxruntime's fused com.microsoft.GroupQueryAttention, no VAR: the fastest
-   * no-VAR graph, for benchmarks. Rows must not be left-padded (GQA reads
-   * lengths, not masks). VAR cannot use it: it needs the probabilities.
+   * onnxruntime's fused com.microsoft.GroupQueryAttention, no intervention: the
+   * fastest graph, for benchmarks. Rows must not be left-padded (GQA reads
+   * lengths, not masks). No intervention can use it: they need the scores or probabilities.
    */
   | 'fused';
 
@@ -23,7 +22,13 @@ export interface DecoderGraphOptions {
   config: DecoderConfig;
   weights: WeightStore;
   attention?: DecoderAttention;
-  /** Add per-layer VAR diagnostic outputs (a separate graph: costs nothing when not built). */
+  /**
+   * Attention interventions built into the graph (eager only), hooks applied in
+   * this order; each takes per-row inputs, so one graph serves every method and
+   * a row with all of them off computes the baseline.
+   */
+  interventions?: readonly AnyIntervention[];
+  /** Add the interventions' diagnostic outputs (a separate graph: costs nothing when not built). */
   diagnostics?: boolean;
   producerName?: string;
 }
@@ -36,34 +41,27 @@ export const DECODER_IO = {
   inputsEmbeds: 'inputs_embeds',
   attentionMask: 'attention_mask',
   positionIds: 'position_ids',
+  /** `[batch, total_tokens]` uint8 1 on image tokens: present when the graph has interventions. */
+  imageMask: 'image_mask',
   pastKey: (layer: number) => `past_key_values.${layer}.key`,
   pastValue: (layer: number) => `past_key_values.${layer}.value`,
   recentKey: (layer: number) => `recent_key_values.${layer}.key`,
   recentValue: (layer: number) => `recent_key_values.${layer}.value`,
-  pastSinkFlags: 'past_sink_flags',
-  varDetect: 'var_detect',
-  varImageMask: 'var_image_mask',
-  varQueryMask: 'var_query_mask',
-  varParams: 'var_params',
-  varLayers: 'var_layers',
-  varSinkDims: 'var_sink_dims',
   logits: 'logits',
   presentKey: (layer: number) => `present.${layer}.key`,
   presentValue: (layer: number) => `present.${layer}.value`,
-  presentSinkFlags: 'present_sink_flags',
-  diagnosticScore: (layer: number) => `var_score.${layer}`,
-  diagnosticSelected: (layer: number) => `var_selected.${layer}`,
-  diagnosticMoved: (layer: number) => `var_moved.${layer}`,
+  /** Diagnostic graph: mean attention row of the step's eligible queries, `[batch, heads, total_tokens]`. */
   diagnosticAttention: (layer: number) => `var_attention.${layer}`,
+  /** Diagnostic graph: the layer input of each row's first new token, `[batch, hidden]`. */
   diagnosticFirstHidden: (layer: number) => `hidden_first.${layer}`,
 } as const;
 
 /**
  * Build the decoder graph: one graph for prefill and decode with the KV cache
- * as inputs/outputs, VAR inside (DESIGN §2). Weights stream in one tensor at a
- * time through `weights`.
+ * as inputs/outputs, the attention interventions (VAR, PAI, VAF…) inside
+ * (DESIGN §2). Weights stream in one tensor at a time through `weights`.
  *
- * The KV cache comes in two blocks per layer (`var` and `baseline` graphs):
+ * The KV cache comes in two blocks per layer (`eager` graphs):
  * `past_key_values` [B, kvH, P, hd], the settled bulk, only read, and
  * `recent_key_values` [B, kvH, R, hd], the newest tokens. Keys are ordered
  * past, recent, new (the attention mask spans P + R + Q). The graph outputs
@@ -76,7 +74,11 @@ export const DECODER_IO = {
 export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<ModelProto> {
   const config = validateDecoderConfig(options.config);
   const { weights } = options;
-  const mode = options.attention ?? 'var';
+  const mode = options.attention ?? 'eager';
+  const interventions = options.interventions ?? [];
+  if (mode === 'fused' && interventions.length > 0) {
+    throw new InvalidArgumentError(`the fused attention graph cannot carry interventions (${interventions.map((i) => i.name).join(', ')}): they need the scores or probabilities`);
+  }
   const dtype = weights.dtype;
   const io = DECODER_IO;
   const g: GraphBuilder = new Builder({ name: 'decoder' });
@@ -100,21 +102,6 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
           key: g.input(io.recentKey(l), dtype, ['batch', kvHeads, 'recent_tokens', hd]),
           value: g.input(io.recentValue(l), dtype, ['batch', kvHeads, 'recent_tokens', hd]),
         }));
-  let shared: VarShared | undefined;
-  let pastSinkFlags: Value | undefined;
-  if (mode === 'var') {
-    pastSinkFlags = g.input(io.pastSinkFlags, 'uint8', [numLayers, 'batch', 'cached_tokens']);
-    shared = emitVarShared(g, {
-      detect: g.input(io.varDetect, 'bool', []),
-      imageMask: g.input(io.varImageMask, 'uint8', ['batch', 'total_tokens']),
-      queryMask: g.input(io.varQueryMask, 'uint8', ['batch', 'new_tokens']),
-      params: g.input(io.varParams, 'float32', ['batch', 4]),
-      layers: g.input(io.varLayers, 'uint8', ['batch', numLayers]),
-      sinkDims: g.input(io.varSinkDims, 'int64', ['sink_dims']),
-      attentionMask,
-    });
-  }
-
   // Shared per graph: shapes, the additive causal + padding mask, rotary tables.
   const embedsShape = g.shape(inputsEmbeds);
   const tokensShape = g.slice(embedsShape, [0], [2]);
@@ -139,7 +126,6 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   });
   const rotary = emitRotaryTables(g, config.rope, hd, positionIds);
   const tables = dtype === 'float32' ? rotary : { cos: g.cast(rotary.cos, dtype), sin: g.cast(rotary.sin, dtype) };
-  const queryCount = shared ? g.reduceSum(g.cast(shared.queryMask, 'float32'), [1], true) : undefined;
   // GroupQueryAttention's lengths: real tokens − 1 per row, and the total length.
   const fusedLengths =
     mode === 'fused'
@@ -148,6 +134,18 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
           total: g.cast(g.squeeze(totalTokens, [0]), 'int32'),
         }
       : undefined;
+  const hooks: InterventionGraph[] = (() => {
+    if (interventions.length === 0) return [];
+    const context: InterventionGraphContext = {
+      g,
+      config,
+      attentionMask,
+      imageMask: g.input(io.imageMask, 'uint8', ['batch', 'total_tokens']),
+      newTokens,
+      diagnostics: options.diagnostics ?? false,
+    };
+    return interventions.map((intervention) => g.scope(intervention.name, () => intervention.emit(context)));
+  })();
   // [batch, n, Q, hd] → [batch, Q, n·hd]
   const mergeHeads = (x: Value, n: number) => g.reshape(g.transpose(x, [0, 2, 1, 3]), g.concat([tokensShape, g.ints([n * hd])], 0));
 
@@ -163,7 +161,7 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
     const b = bias ? await weights.load(g, `${scope}.${fused}.bias`, { rowsOf: rowsOf('bias') }) : undefined;
     return emitLinear(g, x, w, b, { dtype });
   };
-  // RMSNorm; also returns its float32 input and mean square, which the VAR step's φ reuses.
+  // RMSNorm; also returns its float32 input and mean square, which VAR's φ reuses.
   const rmsNormParts = async (x: Value, name: string) => {
     const w = await weights.load(g, `${name}.weight`);
     return g.scope(name, () => {
@@ -178,7 +176,6 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   const splitHeads = (x: Value, n: number) => g.transpose(g.reshape(x, g.concat([tokensShape, g.ints([n, hd])], 0)), [0, 2, 1, 3]);
 
   let hidden = g.reshape(inputsEmbeds, [-1, d]);
-  const presentFlags: Value[] = [];
   for (let l = 0; l < numLayers; l++) {
     const prefix = `layers.${l}`;
     const inputNorm = await rmsNormParts(hidden, `${prefix}.input_layernorm`);
@@ -229,33 +226,10 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
       const scoresAgainst = (block: Value) => g.matMul(grouped, g.transpose(g.unsqueeze(block, [2]), [0, 1, 2, 4, 3]));
       let scores = g.reshape(g.concat([scoresAgainst(pastKey), scoresAgainst(keys)], -1), scoresShape);
       if (dtype !== 'float32') scores = g.cast(scores, 'float32');
+      const layerValues = { layer: l, hidden: inputNorm.wide, meanSquare: inputNorm.meanSquare };
+      for (const hook of hooks) if (hook.beforeSoftmax) scores = hook.beforeSoftmax(scores, layerValues);
       let probs = g.softmax(g.add(scores, maskBias), -1);
-      if (shared && pastSinkFlags) {
-        const flags = g.gather(pastSinkFlags, l, 0);
-        const step = emitVarLayer(g, shared, {
-          layer: l,
-          hidden: inputNorm.wide,
-          meanSquare: inputNorm.meanSquare,
-          attention: probs,
-          pastSinkFlags: flags,
-        });
-        probs = step.attention;
-        presentFlags.push(g.unsqueeze(step.sinkFlags, [0]));
-        if (options.diagnostics && queryCount) {
-          g.output(step.score, { name: io.diagnosticScore(l), dtype: 'float32', dims: ['batch', 'new_tokens'] });
-          const views = step.diagnostics();
-          g.output(g.cast(views.selected, 'uint8'), { name: io.diagnosticSelected(l), dtype: 'uint8', dims: ['batch', heads, 'new_tokens'] });
-          g.output(views.moved, { name: io.diagnosticMoved(l), dtype: 'float32', dims: ['batch', heads, 'new_tokens'] });
-          // Mean attention row of the step's eligible queries: [batch, heads, total_tokens].
-          const weightsPerQuery = g.reshape(g.cast(shared.queryMask, 'float32'), [0, 1, 1, -1]);
-          const summed = g.squeeze(g.matMul(weightsPerQuery, probs), [2]);
-          const mean = g.div(summed, g.unsqueeze(g.max(queryCount, 1), [2]));
-          g.output(mean, { name: io.diagnosticAttention(l), dtype: 'float32', dims: ['batch', heads, 'total_tokens'] });
-          // The layer input of each row's first new token (the sink-dimension finder reads BOS here).
-          const layerHidden = g.reshape(inputNorm.wide, embedsShape);
-          g.output(g.gather(layerHidden, 0, 1), { name: io.diagnosticFirstHidden(l), dtype: 'float32', dims: ['batch', d] });
-        }
-      }
+      for (const hook of hooks) if (hook.afterSoftmax) probs = hook.afterSoftmax(probs, layerValues);
       if (dtype !== 'float32') probs = g.cast(probs, dtype);
       const [pastProbs, presentProbs] = g.opMulti('Split', [g.reshape(probs, groupedScoresShape), blockSizes as Value], 2, { axis: 4 }, { dtypes: [dtype, dtype] }) as [Value, Value];
       const context5 = g.add(g.matMul(pastProbs, g.unsqueeze(pastValue, [2])), g.matMul(presentProbs, g.unsqueeze(values, [2])));
@@ -279,10 +253,11 @@ export async function buildDecoderGraph(options: DecoderGraphOptions): Promise<M
   let logits = emitLinear(g, finalNormed, head, undefined, { dtype });
   if (dtype !== 'float32') logits = g.cast(logits, 'float32');
   g.output(g.unsqueeze(logits, [1]), { name: io.logits, dtype: 'float32', dims: ['batch', 1, config.vocabSize] });
-  if (mode === 'var') {
-    g.output(g.concat(presentFlags, 0), { name: io.presentSinkFlags, dtype: 'uint8', dims: [numLayers, 'batch', 'total_tokens'] });
-  }
-  return g.build({ producerName: options.producerName ?? 'vasink', metadata: { 'vasink.attention': mode } });
+  for (const hook of hooks) hook.finish?.();
+  return g.build({
+    producerName: options.producerName ?? 'vasink',
+    metadata: { 'vasink.attention': mode, 'vasink.interventions': interventions.map((i) => i.name).join(',') },
+  });
 }
 
 /** The token-embedding graph: `input_ids [batch, tokens]` int64 → `inputs_embeds [batch, tokens, hidden]`. */

@@ -4,7 +4,22 @@ export { DECODER_IO, buildDecoderGraph, buildEmbeddingGraph } from './decoder-gr
 export type { DecoderAttention, DecoderGraphOptions } from './decoder-graph.js';
 export { referenceDecoderStep } from './reference-decoder.js';
 export { referenceLayerNorm, referenceLinear } from './reference-ops.js';
-export type { ReferenceDecoderStep, ReferenceDecoderStepOptions, ReferenceVarInputs } from './reference-decoder.js';
+export type { ReferenceDecoderStep, ReferenceDecoderStepOptions } from './reference-decoder.js';
+export { interventionFeeds, interventionReferences, layerMaskRows, validateInterventionRow } from './intervention.js';
+export type {
+  AnyIntervention,
+  AttentionIntervention,
+  InterventionGraph,
+  InterventionGraphContext,
+  InterventionLayerGraph,
+  InterventionLayerReference,
+  InterventionModel,
+  InterventionName,
+  InterventionReference,
+  InterventionRow,
+  InterventionSettingsMap,
+  InterventionStep,
+} from './intervention.js';
 export { emitApplyRotary, emitRotaryTables, inverseFrequencies, mropeComponents } from './rope.js';
 export { WeightStore } from './weight-store.js';
 export type { LinearWeight, WeightQuantOptions } from './weight-store.js';
@@ -14,3 +29,5 @@ export type { QuantScheme, QuantizedMatrix } from './quantize.js';
 export { WeightMismatchError, assertDecoderWeights, assertWeights, checkpointWeightSource, memoryWeightSource, readWeight } from './weights.js';
 export type { WeightNaming, WeightSource } from './weights.js';
 export { randomDecoderWeights } from './random-weights.js';
+export { MethodCompositionError, composeMethods } from './method.js';
+export type { AttentionMethod, ContrastSettings, MethodRow } from './method.js';

@@ -1,19 +1,8 @@
-import { type Float32Tensor, type TypedTensor, type Uint8Tensor, createTensor, toFloat32 } from '@vasink/tensor';
-import { varLayerStep } from '@vasink/var';
+import { type Float32Tensor, type TypedTensor, createTensor, toFloat32 } from '@vasink/tensor';
 import { type DecoderConfig, validateDecoderConfig } from './decoder-config.js';
+import type { InterventionReference } from './intervention.js';
 import { referenceLinear } from './reference-ops.js';
 import { inverseFrequencies, mropeComponents } from './rope.js';
-
-/** VAR inputs of one reference step (DESIGN §2 contract, as typed tensors). */
-export interface ReferenceVarInputs {
-  detect: boolean;
-  imageMask: Uint8Tensor;
-  queryMask: Uint8Tensor;
-  params: Float32Tensor;
-  /** `[batch, layers]` uint8. */
-  layers: Uint8Tensor;
-  sinkDims: readonly number[];
-}
 
 /** One step of the reference decoder. */
 export interface ReferenceDecoderStepOptions {
@@ -28,19 +17,16 @@ export interface ReferenceDecoderStepOptions {
   positionIds: ArrayLike<number | bigint>;
   /** Per layer, `[batch, kvHeads, P, hd]` keys and values. */
   past: readonly { key: Float32Tensor; value: Float32Tensor }[];
-  /** `[layers, batch, P]`; required with `var`. */
-  pastSinkFlags?: Uint8Tensor;
-  var?: ReferenceVarInputs;
+  /** The interventions' reference hooks for this step (see `interventionReferences`), applied in order. */
+  interventions?: readonly InterventionReference[];
 }
 
 export interface ReferenceDecoderStep {
   /** `[batch, 1, vocab]` logits of the last position. */
   logits: Float32Tensor;
   present: { key: Float32Tensor; value: Float32Tensor }[];
-  /** `[layers, batch, P+Q]` with `var`. */
-  presentSinkFlags?: Uint8Tensor;
-  /** Per layer, with `var`: φ `[batch, Q]`, selected and moved `[batch, heads, Q]`. */
-  diagnostics?: { score: Float32Tensor; selected: Uint8Tensor; moved: Float32Tensor }[];
+  /** The interventions' outputs (carried state, diagnostics) by graph output name. */
+  outputs: Record<string, TypedTensor>;
 }
 
 /**
@@ -96,8 +82,7 @@ export function referenceDecoderStep(options: ReferenceDecoderStepOptions): Refe
 
   let hidden = Float64Array.from(options.inputsEmbeds.data);
   const present: { key: Float32Tensor; value: Float32Tensor }[] = [];
-  const presentFlags = options.var ? new Uint8Array(numLayers * batch * total) : undefined;
-  const diagnostics: NonNullable<ReferenceDecoderStep['diagnostics']> = [];
+  const hooks = options.interventions ?? [];
   const rows = batch * queries;
 
   for (let l = 0; l < numLayers; l++) {
@@ -134,31 +119,46 @@ export function referenceDecoderStep(options: ReferenceDecoderStepOptions): Refe
       value: createTensor('float32', [batch, kvHeads, total, hd], values),
     });
 
-    // Attention probabilities [batch, heads, Q, total].
-    const probs = new Float32Array(batch * heads * queries * total);
+    // Scaled scores [batch, heads, Q, total] (entries the mask hides stay 0 and are ignored).
+    const scoreData = new Float32Array(batch * heads * queries * total);
     for (let b = 0; b < batch; b++) {
       for (let h = 0; h < heads; h++) {
         const kvBase = (b * kvHeads + Math.floor(h / groups)) * total * hd;
         for (let t = 0; t < queries; t++) {
           const row = (b * queries + t) * heads * hd + h * hd;
           const query = rotate(q.subarray(row, row + hd), b, t);
-          const scores = new Float64Array(total);
-          let max = -Infinity;
-          let allowedAny = false;
+          const base = ((b * heads + h) * queries + t) * total;
           for (let s = 0; s < total; s++) {
             if (s > pastLength + t || !mask(b, s)) continue;
             let dot = 0;
             for (let i = 0; i < hd; i++) dot += (query[i] as number) * (keys[kvBase + s * hd + i] as number);
-            scores[s] = dot / Math.sqrt(hd);
-            max = Math.max(max, scores[s] as number);
+            scoreData[base + s] = dot / Math.sqrt(hd);
+          }
+        }
+      }
+    }
+    const layerValues = { layer: l, hidden: createTensor('float32', [batch, queries, d], Float32Array.from(hidden)) };
+    let scores = createTensor('float32', [batch, heads, queries, total], scoreData);
+    for (const hook of hooks) if (hook.beforeSoftmax) scores = hook.beforeSoftmax(scores, layerValues);
+
+    // Attention probabilities [batch, heads, Q, total].
+    const probs = new Float32Array(batch * heads * queries * total);
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < heads; h++) {
+        for (let t = 0; t < queries; t++) {
+          const base = ((b * heads + h) * queries + t) * total;
+          let max = -Infinity;
+          let allowedAny = false;
+          for (let s = 0; s < total; s++) {
+            if (s > pastLength + t || !mask(b, s)) continue;
+            max = Math.max(max, scores.data[base + s] as number);
             allowedAny = true;
           }
-          const base = ((b * heads + h) * queries + t) * total;
           let sum = 0;
           for (let s = 0; s < total; s++) {
             const allowed = s <= pastLength + t && mask(b, s);
             // A fully masked row (a padding query) is uniform, as softmax of equal masked logits is.
-            const e = allowedAny ? (allowed ? Math.exp((scores[s] as number) - max) : 0) : 1;
+            const e = allowedAny ? (allowed ? Math.exp((scores.data[base + s] as number) - max) : 0) : 1;
             probs[base + s] = e;
             sum += e;
           }
@@ -168,29 +168,7 @@ export function referenceDecoderStep(options: ReferenceDecoderStepOptions): Refe
     }
 
     let attention = createTensor('float32', [batch, heads, queries, total], probs);
-    if (options.var && presentFlags && options.pastSinkFlags) {
-      const vars = options.var;
-      const pastFlags = options.pastSinkFlags.data.subarray(l * batch * pastLength, (l + 1) * batch * pastLength);
-      const step = varLayerStep({
-        hidden: createTensor('float32', [batch, queries, d], Float32Array.from(hidden)),
-        attention,
-        pastSinkFlags: createTensor('uint8', [batch, pastLength], pastFlags),
-        detect: vars.detect,
-        attentionMask: createTensor(
-          'uint8',
-          [batch, total],
-          Array.from({ length: batch * total }, (_, i) => (Number(options.attentionMask[i]) ? 1 : 0)),
-        ),
-        imageMask: vars.imageMask,
-        queryMask: vars.queryMask,
-        params: vars.params,
-        layerActive: Array.from({ length: batch }, (_, b) => vars.layers.data[b * numLayers + l] as number),
-        sinkDims: vars.sinkDims,
-      });
-      attention = step.attention;
-      presentFlags.set(step.sinkFlags.data, l * batch * total);
-      diagnostics.push({ score: step.score, selected: step.selected, moved: step.moved });
-    }
+    for (const hook of hooks) if (hook.afterSoftmax) attention = hook.afterSoftmax(attention, layerValues);
 
     // Context [rows, heads·hd] and output projection.
     const context = new Float64Array(rows * heads * hd);
@@ -225,9 +203,7 @@ export function referenceDecoderStep(options: ReferenceDecoderStepOptions): Refe
   for (let b = 0; b < batch; b++) last.set(hidden.subarray((b * queries + queries - 1) * d, (b * queries + queries) * d), b * d);
   const finalNormed = rmsNorm(last, batch, 'norm.weight');
   const logits = linear(finalNormed, batch, config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight', d, vocabSize);
-  return {
-    logits: createTensor('float32', [batch, 1, vocabSize], Float32Array.from(logits)),
-    present,
-    ...(presentFlags ? { presentSinkFlags: createTensor('uint8', [numLayers, batch, total], presentFlags), diagnostics } : {}),
-  };
+  const outputs: Record<string, TypedTensor> = {};
+  for (const hook of hooks) Object.assign(outputs, hook.outputs?.() ?? {});
+  return { logits: createTensor('float32', [batch, 1, vocabSize], Float32Array.from(logits)), present, outputs };
 }

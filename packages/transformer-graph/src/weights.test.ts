@@ -12,7 +12,7 @@ import { DECODER_IO, buildDecoderGraph, buildEmbeddingGraph } from './decoder-gr
 import { randomDecoderWeights } from './random-weights.js';
 import { WeightStore } from './weight-store.js';
 import { WeightMismatchError, assertDecoderWeights, checkpointWeightSource, memoryWeightSource } from './weights.js';
-import { tinyConfig } from '../test/tiny-decoder.js';
+import { tinyConfig } from './testing/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'vasink-tg-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -74,7 +74,7 @@ describe('weights on disk', () => {
     const data = ExternalDataFile.create(join(scratch, 'weights.bin'));
     const store = new WeightStore({ source, naming, dtype: 'float32', externalData: data });
     const embed = await buildEmbeddingGraph({ config, weights: store });
-    const decoder = await buildDecoderGraph({ config, weights: store, attention: 'baseline' });
+    const decoder = await buildDecoderGraph({ config, weights: store });
     data.close();
     writeModel(embed, join(scratch, 'embed.onnx'));
     writeModel(decoder, join(scratch, 'decoder.onnx'));
@@ -96,7 +96,7 @@ describe('weights on disk', () => {
     // Same graph from the same (bf16-rounded) weights held in memory gives the same logits.
     const inMemory = new Map([...bf16].map(([name, t]) => [name.slice('model.'.length), toFloat32(t)]));
     const runner = await createModelRunner(
-      await buildDecoderGraph({ config, weights: new WeightStore({ source: memoryWeightSource(inMemory), dtype: 'float32' }), attention: 'baseline' }),
+      await buildDecoderGraph({ config, weights: new WeightStore({ source: memoryWeightSource(inMemory), dtype: 'float32' }) }),
     );
     const expected = (await runner.run(feeds)).logits!.data as Float32Array;
     expect([...(logits.data as Float32Array)]).toEqual([...expected]);
@@ -109,7 +109,7 @@ describe('float16 weights', () => {
     const config = tinyConfig();
     const weights = randomDecoderWeights(config, { seed: 9 });
     const build = (dtype: 'float32' | 'float16') =>
-      buildDecoderGraph({ config, weights: new WeightStore({ source: memoryWeightSource(weights), dtype }), attention: 'baseline' });
+      buildDecoderGraph({ config, weights: new WeightStore({ source: memoryWeightSource(weights), dtype }) });
     const [wide, half] = await Promise.all([createModelRunner(await build('float32')), createModelRunner(await build('float16'))]);
     const embeds = createTensor('float32', [1, 6, config.hiddenSize], Float32Array.from({ length: 6 * config.hiddenSize }, (_, i) => Math.sin(i)));
     const a = (await wide.run(prefillFeeds(config, embeds, 6))).logits!.data as Float32Array;

@@ -16,3 +16,4 @@ export { varLayerStep } from './var-layer-step.js';
 export type { VarLayerStep, VarLayerStepOptions } from './var-layer-step.js';
 export { emitVarLayer, emitVarShared } from './var-layer-step-graph.js';
 export type { VarGraphInputs, VarLayerGraph, VarShared } from './var-layer-step-graph.js';
+export { VAR_IO, varIntervention, varMethod } from './var-intervention.js';

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { BENCHMARKS, type EvalItem, type EvalRow, type ShardSpec, createJudge, createProgressPrinter, getBenchmark, mergeShards, parseShard, runEvaluation } from '@vasink/eval';
 import { decodeImage } from '@vasink/image';
 import { type RowSettings, type VisionLanguageModel, collect } from '@vasink/runtime';
-import type { VarConfig } from '@vasink/var';
+import { METHOD_FLAGS, methodChoicesFromFlags, methodHelp, methodName, methodRowFromFlags } from '../lib/method-flags.js';
 import { UsageError, numberFlag, parseCommand, required } from '../lib/usage.js';
-import { VAR_FLAGS, VAR_HELP, varFromFlags } from '../lib/var-flags.js';
+import { VAR_FLAGS, VAR_HELP } from '../lib/var-flags.js';
 import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
 
 /** `--shard i/n`, or `--shards n` with the index from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (0-based). */
@@ -63,7 +63,9 @@ benchmarks: ${Object.keys(BENCHMARKS).join(', ')}
   --images <dir>           image folder, when not found from --data
   --annotations <file>     label file for LLaVA-layout questions
   --out <dir>              run directory (predictions, summary.md/json, compare.md, chart.svg)
-  --compare                answer every item without and with VAR (image features computed once)
+  --compare                answer every item without and with the method (image features computed once)
+  --methods <list>         answer every item with each of these methods, side by side (image features
+                           once per item): e.g. none,var,pai,vaf,vcd or var+vcd; one compare report and chart
   --shard i/n              run the i-th of n shards, 1 ≤ i ≤ n (e.g. 1/4 … 4/4); then \`vasink eval merge\`
   --shards <n>             run one of n shards, the one JOB_COMPLETION_INDEX names (0-based, as a
                            Kubernetes Indexed Job sets it; see deploy/kubernetes)
@@ -76,11 +78,13 @@ benchmarks: ${Object.keys(BENCHMARKS).join(', ')}
   --judge-url <url>        OpenAI-compatible endpoint for judged benchmarks (…/v1)
   --judge-model <name>     judge model name
   --judge-key-env <VAR>    environment variable holding the judge's API key
-${VAR_HELP}${MODEL_HELP}`;
+${methodHelp()}${VAR_HELP}${MODEL_HELP}`;
 
 const FLAGS = {
   ...MODEL_FLAGS,
   ...VAR_FLAGS,
+  ...METHOD_FLAGS,
+  methods: { type: 'string' },
   data: { type: 'string' },
   images: { type: 'string' },
   annotations: { type: 'string' },
@@ -121,11 +125,8 @@ export async function runEval(args: string[]): Promise<number> {
     return 0;
   }
   const shard = shardFromFlags(values.shard, values.shards, process.env.JOB_COMPLETION_INDEX);
-  const varConfig = varFromFlags(values);
-  if (values.compare && !varConfig) throw new UsageError('--compare needs VAR: drop --no-var');
-  const rows: EvalRow[] = values.compare
-    ? [{ name: 'base' }, { name: 'var', settings: { ...varConfig } }]
-    : [varConfig ? { name: 'var', settings: { ...varConfig } } : { name: 'base' }];
+  const choices = methodChoicesFromFlags(values);
+  const batchRowsPerItem = choices.reduce((n, methods) => n + Math.max(1, ...methods.map((m) => m.batchRows)), 0);
   const maxNewTokens = numberFlag(values['max-new-tokens'], 'max-new-tokens', { integer: true, min: 1 }) ?? 128;
   const judge =
     values['judge-url'] && values['judge-model']
@@ -138,14 +139,17 @@ export async function runEval(args: string[]): Promise<number> {
   const contextTokens = numberFlag(values.context, 'context', { integer: true, min: 1 }) ?? EVAL_PROMPT_TOKENS + maxNewTokens;
   const model = await openModel(values, {
     memory: { contextTokens },
-    maxBatchRows: batch * rows.length,
+    maxBatchRows: batch * batchRowsPerItem,
     // A --batch the user chose is kept or refused; the default shrinks to what fits.
-    ...(batchFlag === undefined ? { fitBatchRows: { min: rows.length } } : {}),
+    ...(batchFlag === undefined ? { fitBatchRows: { min: batchRowsPerItem } } : {}),
   });
   try {
-    const inFlight = Math.max(1, Math.floor(model.maxBatchRows / rows.length));
+    // One eval row per method choice, named as --methods spells it (the baseline: base); its settings recorded in run.json.
+    const settingsByRow = new Map(choices.map((methods) => [methods.length === 0 ? 'base' : methodName(methods), methodRowFromFlags(methods, values, model)]));
+    const rows: EvalRow[] = [...settingsByRow].map(([name, settings]) => (name === 'base' ? { name } : { name, settings }));
+    const inFlight = Math.max(1, Math.floor(model.maxBatchRows / batchRowsPerItem));
     if (inFlight < batch) process.stderr.write(`batch: ${inFlight} item(s) at once (${batch} would not fit in memory at ${contextTokens} tokens per row)\n`);
-    const answer = answerWithModel(model, rows, maxNewTokens);
+    const answer = answerWithModel(model, rows.map((row) => ({ name: row.name, settings: settingsByRow.get(row.name) as RowSettings })), maxNewTokens);
     const result = await runEvaluation({
       benchmark,
       items,
@@ -185,17 +189,16 @@ export async function runEval(args: string[]): Promise<number> {
  * later for the same item are served from it. Items answered concurrently
  * share the model's decoder batch.
  */
-export function answerWithModel(model: VisionLanguageModel, rows: readonly EvalRow[], maxNewTokens: number) {
+export function answerWithModel(model: VisionLanguageModel, rows: readonly { name: string; settings: RowSettings }[], maxNewTokens: number) {
   const pending = new Map<string, { answers: Promise<Map<string, { text: string; ids: number[] }>>; left: Set<string> }>();
-  const settings = (row: EvalRow): RowSettings => (row.name === 'base' ? {} : { var: row.settings as unknown as VarConfig });
   const generateItem = async (item: EvalItem) => {
     const images = await Promise.all(item.images.map((ref) => decodeImage('path' in ref ? ref.path : Buffer.from(ref.base64, 'base64'))));
     const prepared = await model.prepare({ question: item.prompt, images });
     // Only the text is kept: no log-probabilities or top logits to compute per token.
-    const results = await collect(model.generate(prepared, { rows: rows.map(settings), maxNewTokens, topLogits: 0, logProbs: false }));
+    const results = await collect(model.generate(prepared, { rows: rows.map((row) => row.settings), maxNewTokens, topLogits: 0, logProbs: false }));
     return new Map(rows.map((r, i) => [r.name, { text: results[i]!.text.trim(), ids: results[i]!.ids }]));
   };
-  return async (item: EvalItem, row: EvalRow) => {
+  return async (item: EvalItem, row: { name: string }) => {
     let entry = pending.get(item.id);
     if (!entry) {
       entry = { answers: generateItem(item), left: new Set(rows.map((r) => r.name)) };

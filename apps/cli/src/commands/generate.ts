@@ -1,8 +1,9 @@
 import type { GenerationResult, RowSettings, VarStepDiagnostics, VisionLanguageModel } from '@vasink/runtime';
-import { collect } from '@vasink/runtime';
+import { collect, describeMethodRow } from '@vasink/runtime';
 import { expandImagePaths, loadImages } from '../lib/images.js';
 import { UsageError, numberFlag, parseCommand, required } from '../lib/usage.js';
-import { VAR_FLAGS, VAR_HELP, describeVar, varFromFlags } from '../lib/var-flags.js';
+import { METHOD_FLAGS, methodHelp, methodName, methodRowFromFlags, methodsFromFlags } from '../lib/method-flags.js';
+import { VAR_FLAGS, VAR_HELP } from '../lib/var-flags.js';
 import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
 
 const HELP = `usage: vasink generate --model <dir> --image <file> --prompt <text> [options]
@@ -12,7 +13,7 @@ Answer a question about one or more images, streaming the answer.
   --prompt <text>              the question
   --template default|chat      the model's evaluation prompt format (default) or its chat template
   --system <text>              replace the prompt format's system message
-  --compare                    answer twice, without and with VAR, side by side (image features computed once)
+  --compare                    answer twice, without and with the method, side by side (image features computed once)
   --json                       print a machine-readable record instead of streaming text, with timings
                                (load, vision, prefill, every decode step) of the diagnostic decoder it
                                runs — for speed itself use vasink bench
@@ -22,11 +23,12 @@ Answer a question about one or more images, streaming the answer.
   --top-p <p> --top-k <k>      nucleus / top-k sampling
   --seed <n>                   sampling seed (default 0)
   --stop <text>                stop string; repeat for several
-${VAR_HELP}${MODEL_HELP}`;
+${methodHelp()}${VAR_HELP}${MODEL_HELP}`;
 
 export const GENERATE_FLAGS = {
   ...MODEL_FLAGS,
   ...VAR_FLAGS,
+  ...METHOD_FLAGS,
   image: { type: 'string', multiple: true },
   prompt: { type: 'string' },
   template: { type: 'string' },
@@ -61,7 +63,7 @@ export function samplingFromFlags(values: Record<string, unknown>) {
 /** The JSON record of a generation: prompt, per-step choices and VAR diagnostics. */
 export function generationRecord(
   model: VisionLanguageModel,
-  input: { question: string; imageFiles: string[]; rows: RowSettings[]; prepared: Awaited<ReturnType<VisionLanguageModel['prepare']>>; results: GenerationResult<VarStepDiagnostics>[]; loadMs?: number },
+  input: { question: string; imageFiles: string[]; rows: RowSettings[]; names?: string[]; prepared: Awaited<ReturnType<VisionLanguageModel['prepare']>>; results: GenerationResult<VarStepDiagnostics>[]; loadMs?: number },
 ) {
   const { prepared } = input;
   const token = (id: number) => model.tokenizer.idToToken(id) ?? null;
@@ -94,8 +96,10 @@ export function generationRecord(
           return acc + (Array.isArray(v) ? v.reduce((a: number, x: number) => a + x, 0) : (v ?? 0));
         }, 0));
       return {
-        name: settings.var ? 'var' : 'base',
+        name: input.names?.[r] ?? (settings.var ? 'var' : 'base'),
+        method: describeMethodRow(settings),
         var: settings.var ?? null,
+        settings,
         text: result.text,
         ids: result.ids,
         finishReason: result.finishReason,
@@ -175,8 +179,8 @@ export async function runGenerate(args: string[]): Promise<number> {
   if (imageFiles.length === 0) throw new UsageError('--image is required (see --help)');
   const template = values.template ?? 'default';
   if (template !== 'default' && template !== 'chat') throw new UsageError(`--template must be default or chat, got "${template}"`);
-  const varConfig = varFromFlags(values);
-  if (values.compare && !varConfig) throw new UsageError('--compare needs VAR: drop --no-var');
+  const methods = methodsFromFlags(values);
+  if (values.compare && methods.length === 0) throw new UsageError('--compare needs a method to compare with the baseline: drop --no-var / --method none');
   const maxNewTokens = numberFlag(values['max-new-tokens'], 'max-new-tokens', { integer: true, min: 1 }) ?? 128;
   const sampling = samplingFromFlags(values);
   const images = await loadImages(imageFiles);
@@ -185,7 +189,9 @@ export async function runGenerate(args: string[]): Promise<number> {
   const model = await openModel(values, values.json === true ? { decoder: 'diagnostic' } : {});
   const loadMs = performance.now() - loadStarted;
   try {
-    const rows: RowSettings[] = values.compare ? [{}, { var: varConfig! }] : [varConfig ? { var: varConfig } : {}];
+    const row = methodRowFromFlags(methods, values, model);
+    const rows: RowSettings[] = values.compare ? [{}, row] : [row];
+    const names = values.compare ? ['base', methodName(methods)] : [methods.length > 0 ? methodName(methods) : 'base'];
     const prepared = await model.prepare({ question, images, template, ...(values.system !== undefined ? { system: values.system } : {}) });
     const verbose = (stepMs: number[]) => {
       if (!values.verbose) return;
@@ -201,12 +207,12 @@ export async function runGenerate(args: string[]): Promise<number> {
     });
     if (values.json) {
       const results = await collect(events);
-      process.stdout.write(`${JSON.stringify(generationRecord(model, { question, imageFiles, rows, prepared, results, loadMs }), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(generationRecord(model, { question, imageFiles, rows, names, prepared, results, loadMs }), null, 2)}\n`);
       verbose(stepTimes(results));
       return 0;
     }
     if (!values.compare) {
-      process.stderr.write(`${model.manifest.family} on ${model.device}, ${describeVar(rows[0]!)}\n`);
+      process.stderr.write(`${model.manifest.family} on ${model.device}, ${describeMethodRow(rows[0]!)}\n`);
       const stepMs: number[] = [];
       for await (const event of events) {
         process.stdout.write(event.text);
@@ -218,7 +224,7 @@ export async function runGenerate(args: string[]): Promise<number> {
     }
     const results = await collect(events);
     verbose(stepTimes(results));
-    process.stdout.write(`${sideBySide([`base (VAR off)`, results[0]!.text], [describeVar(rows[1]!), results[1]!.text])}\n`);
+    process.stdout.write(`${sideBySide([`base (${methods.map((m) => m.label).join(" + ")} off)`, results[0]!.text], [describeMethodRow(rows[1]!), results[1]!.text])}\n`);
     return 0;
   } finally {
     await model.close();

@@ -2,29 +2,29 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type RgbImage, colormap, createRgbImage, encodePng, markTokens, overlayHeatmap } from '@vasink/image';
 import type { Inspection, RowSettings } from '@vasink/runtime';
-import { varLayerMask } from '@vasink/var';
 import { expandImagePaths, loadImages } from '../lib/images.js';
+import { METHOD_FLAGS, activeLayers, methodHelp, methodName, methodRowFromFlags, methodsFromFlags } from '../lib/method-flags.js';
 import { UsageError, intListFlag, parseCommand, required } from '../lib/usage.js';
-import { VAR_FLAGS, VAR_HELP, varFromFlags } from '../lib/var-flags.js';
+import { VAR_FLAGS, VAR_HELP } from '../lib/var-flags.js';
 import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
 
 const HELP = `usage: vasink inspect --model <dir> --image <file> --prompt <text> --out <dir> [options]
 
-Run one prefill without and with VAR through the diagnostic graph and write:
+Run one prefill without and with the method (default VAR) through the diagnostic graph and write:
   report.json                      sinks, visual sinks (image patches), selected heads,
                                    moved mass and image attention per layer
   sinks-<image>.png                the image as the model sees it, visual sink patches marked
-  attention-L<layer>-<base|var>-<image>.png
+  attention-L<layer>-<base|method>-<image>.png
                                    attention of the eligible text queries over the image
   heads.png                        layer × head map of image-centric (selected) rows
-  --layers a,b,...                 layers to draw heatmaps for (default: every layer VAR acts on)
+  --layers a,b,...                 layers to draw heatmaps for (default: every layer the method acts on)
   --template default|chat
-${VAR_HELP}${MODEL_HELP}`;
+${methodHelp()}${VAR_HELP}${MODEL_HELP}`;
 
 export async function runInspect(args: string[]): Promise<number> {
   const parsed = parseCommand(
     args,
-    { ...MODEL_FLAGS, ...VAR_FLAGS, image: { type: 'string', multiple: true }, prompt: { type: 'string' }, out: { type: 'string' }, layers: { type: 'string' }, template: { type: 'string' } },
+    { ...MODEL_FLAGS, ...VAR_FLAGS, ...METHOD_FLAGS, image: { type: 'string', multiple: true }, prompt: { type: 'string' }, out: { type: 'string' }, layers: { type: 'string' }, template: { type: 'string' } },
     HELP,
   );
   if (!parsed) return 0;
@@ -33,23 +33,26 @@ export async function runInspect(args: string[]): Promise<number> {
   const out = required(values.out, 'out');
   const imageFiles = await expandImagePaths(values.image ?? []);
   if (imageFiles.length === 0) throw new UsageError('--image is required (see --help)');
-  const varConfig = varFromFlags(values);
-  if (!varConfig) throw new UsageError('inspect compares without and with VAR: drop --no-var');
+  const methods = methodsFromFlags(values);
+  if (methods.length === 0) throw new UsageError('inspect compares without and with a method: drop --no-var / --method none');
   const template = values.template ?? 'default';
   if (template !== 'default' && template !== 'chat') throw new UsageError(`--template must be default or chat, got "${template}"`);
   const images = await loadImages(imageFiles);
   const model = await openModel(values, { decoder: 'diagnostic' });
   try {
     const prepared = await model.prepare({ question, images, template });
-    const rows: RowSettings[] = [{}, { var: varConfig }];
+    // The attention maps are of the prefill: a method's contrast (a second row at sampling) has no part in them.
+    const { contrast: _, ...row } = methodRowFromFlags(methods, values, model);
+    const rows: RowSettings[] = [{}, row];
     const inspection = await model.inspect(prepared, rows);
     const L = model.manifest.decoder.numLayers;
-    const active = varLayerMask(varConfig, { numLayers: L, sinkStartLayer: model.manifest.sink.startLayer });
+    const active = activeLayers(row, { numLayers: L, sinkStartLayer: model.manifest.sink.startLayer });
+    const name = methodName(methods);
     const layers = intListFlag(values.layers, 'layers') ?? [...active.keys()].filter((l) => active[l]);
     for (const l of layers) if (l >= L) throw new UsageError(`--layers: layer ${l} does not exist (the model has ${L})`);
     await mkdir(out, { recursive: true });
-    const report = await writeInspection({ out, inspection, prepared, imageFiles, layers, active, heads: model.manifest.decoder.numHeads });
-    await writeFile(join(out, 'report.json'), `${JSON.stringify({ model: model.dir, family: model.manifest.family, question, var: varConfig, ...report }, null, 2)}\n`);
+    const report = await writeInspection({ out, inspection, prepared, imageFiles, layers, active, heads: model.manifest.decoder.numHeads, name });
+    await writeFile(join(out, 'report.json'), `${JSON.stringify({ model: model.dir, family: model.manifest.family, question, method: name, settings: row, var: row.var ?? null, ...report }, null, 2)}\n`);
     process.stderr.write(`wrote ${report.files.length + 1} files to ${out}\n`);
     return 0;
   } finally {
@@ -65,11 +68,14 @@ interface WriteInput {
   layers: number[];
   active: Uint8Array;
   heads: number;
+  /** The method row's name in files and the report (default `var`). */
+  name?: string;
 }
 
 /** Write the pictures and return the report's body. */
 export async function writeInspection(input: WriteInput) {
   const { out, inspection, prepared, imageFiles, layers, active, heads } = input;
+  const name = input.name ?? 'var';
   const [base, withVar] = inspection.rows as [Inspection['rows'][number], Inspection['rows'][number]];
   const imagePositions = [...prepared.prompt.imageMask.entries()].filter(([, m]) => m).map(([t]) => t);
   // Which image and patch each image position is.
@@ -94,12 +100,13 @@ export async function writeInspection(input: WriteInput) {
     };
     return {
       layer: l,
+      /** The method acts on this layer (named varActive since VAR was the only method). */
       varActive: active[l] === 1,
       sinks: layer.sinkPositions,
       visualSinks,
       selectedRowsPerHead: layer.selectedPerHead,
       movedMass: layer.moved,
-      imageAttention: { base: imageShare(base.layers[l]!.attention), var: imageShare(layer.attention) },
+      imageAttention: { base: imageShare(base.layers[l]!.attention), [name]: imageShare(layer.attention) },
     };
   });
 
@@ -111,14 +118,14 @@ export async function writeInspection(input: WriteInput) {
     await save(`sinks-${stem(i)}.png`, markTokens(view, [...sinkPatches], grid, [255, 0, 0]));
     const positions = [...patchOf.entries()].filter(([, p]) => p.image === i).map(([t]) => t);
     for (const l of layers) {
-      for (const [name, row] of [['base', base], ['var', withVar]] as const) {
+      for (const [label, row] of [['base', base], [name, withVar]] as const) {
         const attention = row.layers[l]!.attention;
         const values = positions.map((t) => {
           let sum = 0;
           for (let h = 0; h < heads; h++) sum += attention[h * tokens + t] as number;
           return sum / heads;
         });
-        await save(`attention-L${l}-${name}-${stem(i)}.png`, overlayHeatmap(view, values, grid, { alpha: 0.55, colormap: 'viridis' }));
+        await save(`attention-L${l}-${label}-${stem(i)}.png`, overlayHeatmap(view, values, grid, { alpha: 0.55, colormap: 'viridis' }));
       }
     }
   }

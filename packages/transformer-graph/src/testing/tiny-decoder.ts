@@ -1,11 +1,12 @@
 // A tiny random decoder with sinks planted in the embeddings, for parity tests.
-import { type Float32Tensor, type TypedTensor, createTensor } from '@vasink/tensor';
-import { seededRandom } from '@vasink/test-utils';
-import type { DecoderConfig } from '../src/decoder-config.js';
-import { randomDecoderWeights } from '../src/random-weights.js';
+import { type Float32Tensor, type TypedTensor, createTensor, seededUniform } from '@vasink/tensor';
+import type { DecoderConfig } from '../decoder-config.js';
+import { randomDecoderWeights } from '../random-weights.js';
 
+/** The hidden dimension carrying the planted massive activation. */
 export const SINK_DIM = 7;
 
+/** A 4-layer, 64-wide LLaMA-style decoder config (GQA 4/2, vocabulary 50). */
 export function tinyConfig(overrides: Partial<DecoderConfig> = {}): DecoderConfig {
   return {
     hiddenSize: 64,
@@ -23,6 +24,7 @@ export function tinyConfig(overrides: Partial<DecoderConfig> = {}): DecoderConfi
   };
 }
 
+/** Seeded random float32 weights for `config`. */
 export function tinyWeights(config: DecoderConfig, seed = 1): Map<string, TypedTensor> {
   return randomDecoderWeights(config, { seed });
 }
@@ -37,9 +39,10 @@ export interface TinyPrompt {
   positionIds: BigInt64Array;
 }
 
+/** A left-padded batch of prompts with an image span and planted sinks (BOS and every third image token). */
 export function tinyPrompt(options: { config: DecoderConfig; padding: readonly number[]; tokens: number; imageStart: readonly number[]; imageLength: number; seed?: number; mrope?: boolean }): TinyPrompt {
   const { config, padding, tokens, imageStart, imageLength } = options;
-  const random = seededRandom(options.seed ?? 7);
+  const random = seededUniform(options.seed ?? 7);
   const batch = padding.length;
   const d = config.hiddenSize;
   const embeds = new Float32Array(batch * tokens * d);

@@ -5,15 +5,16 @@
 // eager graph without VAR ops, and onnxruntime's fused GroupQueryAttention
 // graph; plus the memory-bandwidth floor of decode.
 //
-//   pnpm --filter @vasink/transformer-graph bench [-- --layers 16 --hidden 2048 --decode 32 --runs 3]
+//   pnpm --filter @vasink/var bench [-- --layers 16 --hidden 2048 --decode 32 --runs 3]
 // (runs from the TypeScript sources: no build needed, never a stale dist)
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ExternalDataFile, GraphBuilder, writeModel } from '@vasink/onnx-graph';
+import { createTensor, toOrtTensor } from '@vasink/tensor';
 import { DECODER_IO, WeightStore, buildDecoderGraph, decoderWeightShapes } from '@vasink/transformer-graph';
-import { VAR_PRESETS, varLayerMask, varParamsRow } from '@vasink/var';
+import { VAR_IO, VAR_PRESETS, varIntervention } from '@vasink/var';
 import * as ort from 'onnxruntime-node';
 
 // `pnpm bench -- --runs 6` passes the `--` through: drop it.
@@ -98,8 +99,9 @@ try {
   const data = ExternalDataFile.create(join(dir, 'weights.bin'), { alignment: 4096 });
   const store = new WeightStore({ source, dtype: 'float32', externalData: data });
   const variants = {};
-  for (const attention of ['var', 'baseline', 'fused']) {
-    const model = await buildDecoderGraph({ config, weights: store, attention });
+  const graphs = { var: { interventions: [varIntervention] }, baseline: {}, fused: { attention: 'fused' } };
+  for (const [attention, graphOptions] of Object.entries(graphs)) {
+    const model = await buildDecoderGraph({ config, weights: store, ...graphOptions });
     variants[attention] = join(dir, `decoder-${attention}.onnx`);
     writeModel(model, variants[attention]);
   }
@@ -152,14 +154,21 @@ try {
   function generation(session, mode) {
     const varOn = mode === 'var-on';
     const hasVar = mode.startsWith('var');
-    const varFeeds = (detect, image, q) => ({
-      [DECODER_IO.varDetect]: tensor('bool', new Uint8Array([detect ? 1 : 0]), []),
-      [DECODER_IO.varImageMask]: tensor('uint8', image, [1, image.length]),
-      [DECODER_IO.varQueryMask]: tensor('uint8', q, [1, q.length]),
-      [DECODER_IO.varParams]: tensor('float32', varParamsRow(VAR_PRESETS.general), [1, 4]),
-      [DECODER_IO.varLayers]: tensor('uint8', varOn ? varLayerMask(VAR_PRESETS.general, { numLayers: L }) : new Uint8Array(L), [1, L]),
-      [DECODER_IO.varSinkDims]: tensor('int64', BigInt64Array.from(SINK_DIMS, BigInt), [SINK_DIMS.length]),
-    });
+    // VAR's inputs as the runtime builds them (the intervention's own feeds); the query mask follows from the image mask.
+    const varFeeds = (detect, image) => {
+      const step = {
+        phase: detect ? 'prefill' : 'decode',
+        batch: 1,
+        total: image.length,
+        queries: detect ? image.length : 1,
+        attentionMask: new Uint8Array(image.length).fill(1),
+        imageMask: image,
+        model: { numLayers: L, numHeads: heads, hiddenSize: hidden, sinkDims: SINK_DIMS, sinkStartLayer: 2 },
+      };
+      const feeds = { [DECODER_IO.imageMask]: tensor('uint8', image, [1, image.length]) };
+      for (const [name, t] of Object.entries(varIntervention.feeds(step, [varOn ? VAR_PRESETS.general : undefined]))) feeds[name] = toOrtTensor(t);
+      return feeds;
+    };
     let out;
     let bulk;
     let recent;
@@ -180,8 +189,7 @@ try {
           feeds[DECODER_IO.recentKey(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
           feeds[DECODER_IO.recentValue(l)] = tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
         }
-        const query = new Uint8Array(tokens).map((_, tok) => (tok >= imageStart + imageTokens ? 1 : 0));
-        if (hasVar) Object.assign(feeds, { [DECODER_IO.pastSinkFlags]: tensor('uint8', new Uint8Array(0), [L, 1, 0]) }, varFeeds(true, imageMask, query));
+        if (hasVar) Object.assign(feeds, { [VAR_IO.pastSinkFlags]: toOrtTensor(createTensor('uint8', [L, 1, 0])) }, varFeeds(true, imageMask));
         total = tokens;
         image = imageMask;
         const start = performance.now();
@@ -190,7 +198,7 @@ try {
         // The two-block cache: the prompt's block becomes the bulk; decode steps grow the recent block (no merge within a bench run).
         bulk = Array.from({ length: L }, (_, l) => ({ key: out[DECODER_IO.presentKey(l)], value: out[DECODER_IO.presentValue(l)] }));
         recent = Array.from({ length: L }, () => ({ key: tensor('float32', new Float32Array(0), [1, kv, 0, hd]), value: tensor('float32', new Float32Array(0), [1, kv, 0, hd]) }));
-        const sinks = hasVar ? out[DECODER_IO.presentSinkFlags].data.reduce((x, y) => x + y, 0) / L : 0;
+        const sinks = hasVar ? out[VAR_IO.presentSinkFlags].data.reduce((x, y) => x + y, 0) / L : 0;
         return { ms, sinks };
       },
       async step() {
@@ -216,7 +224,7 @@ try {
           f[DECODER_IO.recentKey(l)] = recent[l].key;
           f[DECODER_IO.recentValue(l)] = recent[l].value;
         }
-        if (hasVar) Object.assign(f, { [DECODER_IO.pastSinkFlags]: out[DECODER_IO.presentSinkFlags] }, varFeeds(false, image, Uint8Array.of(1)));
+        if (hasVar) Object.assign(f, { [VAR_IO.pastSinkFlags]: out[VAR_IO.presentSinkFlags] }, varFeeds(false, image));
         const start = performance.now();
         out = await session.run(f);
         const ms = performance.now() - start;
