@@ -7,6 +7,7 @@ import { runFindSinkDims } from './commands/find-sink-dims.js';
 import { runFixture } from './commands/fixture.js';
 import { runGenerate } from './commands/generate.js';
 import { runInspect } from './commands/inspect.js';
+import { runMethods } from './commands/methods.js';
 import { runServe } from './commands/serve.js';
 import { UsageError } from './lib/usage.js';
 
@@ -20,10 +21,12 @@ commands:
   fixture           write a random checkpoint (llava | qwen2-vl) in the Hugging Face layout:
                     tiny crafted ones, or the released models' exact shapes (--size 7b, 2b, …)
   convert           convert a Hugging Face checkpoint into a vasink model directory
-  generate          answer a question about images, with or without VAR (--compare: both)
-  inspect           write a report and pictures of sinks, heads and attention (base vs VAR)
+  generate          answer a question about images with an attention method (--method var, the
+                    default, pai, vaf, vcd, none; --compare: without and with it)
+  inspect           write a report and pictures of sinks, heads and attention (base vs a method)
+  methods           the attention methods: paper, released code, what each edits, defaults, cost
   find-sink-dims    propose the sink dimensions of a model from its hidden states
-  eval              run and score a benchmark, resumable and shardable (base, VAR or both)
+  eval              run and score a benchmark, resumable and shardable (--methods none,var,pai,…)
   bench             measure load, vision, prefill and decode speed (VAR off vs on), memory
                     and the decode floor of a converted model on this machine
   serve             OpenAI-compatible HTTP server with per-request VAR and a playground page
@@ -39,6 +42,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   convert: runConvert,
   generate: runGenerate,
   inspect: runInspect,
+  methods: runMethods,
   'find-sink-dims': runFindSinkDims,
   eval: runEval,
   bench: runBench,

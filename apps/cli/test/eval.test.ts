@@ -63,6 +63,31 @@ describe('vasink eval with a tiny LLaVA checkpoint', () => {
     for (const row of ['base', 'var']) expect(new Set(predictionIds(join(dir, 'full'), row)).size).toBe(items);
   });
 
+  it('--methods answers every item with each method side by side: one prediction file per method, one compare report and chart', async () => {
+    const out = join(dir, 'methods');
+    const argsTo = (run: string) => ['eval', 'pope', '--model', model, '--data', data, '--images', images, '--out', run, '--max-new-tokens', '2', '--limit', '4'];
+    const args = argsTo(out);
+    const result = await runCli([...args, '--methods', 'none,var,pai,vaf,vcd,var+vcd']);
+    expect(result.code, result.stderr).toBe(0);
+    const rows = ['base', 'var', 'pai', 'vaf', 'vcd', 'var-vcd'];
+    expect(Object.keys(JSON.parse(result.stdout)).sort()).toEqual([...rows].sort());
+    for (const row of rows) expect(predictionIds(out, row), row).toHaveLength(4);
+    const compare = readFileSync(join(out, 'compare.md'), 'utf8');
+    expect(compare).toContain('base vs var vs pai vs vaf vs vcd vs var-vcd');
+    for (const row of rows.slice(1)) expect(compare).toContain(`Δ ${row}`);
+    expect(readFileSync(join(out, 'chart.svg'), 'utf8')).toContain('var-vcd');
+    // The base and VAR rows are those of --compare (the same answers, whatever else runs beside them).
+    const compared = join(dir, 'methods-compare');
+    expect((await runCli([...argsTo(compared), '--compare'])).code).toBe(0);
+    const answers = (run: string, row: string) => readFileSync(join(run, 'predictions', `${row}.jsonl`), 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { text: string }).text);
+    for (const row of ['base', 'var']) expect(answers(compared, row), row).toEqual(answers(out, row));
+    const refused = await runCli([...args, '--methods', 'none,dola']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--methods: unknown method "dola": choose var, pai, vaf, vcd or none/);
+    expect((await runCli([...args, '--methods', 'none,var', '--compare'])).stderr).toMatch(/--methods lists every row itself: drop --compare/);
+    expect((await runCli([...args, '--methods', 'none,vaf', '--pai-alpha', '0.5'])).stderr).toMatch(/--pai-alpha needs --method pai/);
+  });
+
   it('--batch changes the speed, never the answers: --batch 1 and --batch 6 write the same predictions', async () => {
     const texts = async (batch: string) => {
       const out = join(dir, `batch-${batch}`);

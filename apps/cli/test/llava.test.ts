@@ -52,6 +52,52 @@ describe('vasink with a tiny LLaVA checkpoint', () => {
     expect(base.code).toBe(0);
   });
 
+  it('--method runs PAI, VAF, VCD, VAR+VCD or none, deterministically; VCD with α 0 is the baseline; bad choices are refused in one line', async () => {
+    const args = ['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '6', '--json'];
+    const rowOf = async (...more: string[]) => {
+      const out = await runCli([...args, ...more]);
+      expect(out.code, out.stderr).toBe(0);
+      return JSON.parse(out.stdout).rows[0] as { name: string; method: string; ids: number[]; settings: Record<string, unknown> };
+    };
+    const none = await rowOf('--method', 'none');
+    expect(none).toMatchObject({ name: 'base', method: 'baseline' });
+    expect((await rowOf('--no-var')).ids).toEqual(none.ids);
+    for (const [method, described] of [['pai', /^PAI α=0.2 layers 2–4, γ=1.1 vs the text-only prompt$/], ['vaf', /^VAF β=0.15 α=0.05 layers 1–1$/], ['vcd', /^VCD α=1 β=0.1 noise step 500 seed 0$/], ['var+vcd', /^VAR τ=20 .* \+ VCD α=1/]] as const) {
+      const row = await rowOf('--method', method);
+      expect(row.name).toBe(method.replace('+', '-'));
+      expect(row.method).toMatch(described);
+      expect((await rowOf('--method', method)).ids, method).toEqual(row.ids);
+    }
+    // The contrast's α = 0 is the row itself; other seeds give other noise (the answer may or may not change).
+    expect((await rowOf('--method', 'vcd', '--vcd-alpha', '0')).ids).toEqual(none.ids);
+    expect((await rowOf('--method', 'pai', '--pai-alpha', '0', '--pai-gamma', '1')).ids).toEqual(none.ids);
+    const first = (await runCli([...args.slice(0, -1), '--method', 'vaf', '--vaf-enhance', '0', '--vaf-suppress', '0', '--json'])).stdout;
+    expect(JSON.parse(first).rows[0].ids).toEqual(none.ids);
+    // Flags: usage mistakes (exit 2); values out of range: bad input (exit 1).
+    for (const [flags, code, message] of [
+      [['--method', 'dola'], 2, /--method: unknown method "dola": choose var, pai, vaf, vcd or none/],
+      [['--method', 'pai', '--preset', 'general'], 2, /--preset needs --method var/],
+      [['--method', 'vcd', '--vcd-seed', '-1'], 2, /--vcd-seed/],
+      [['--method', 'vcd', '--vcd-noise-step', '1000'], 1, /noise step must be an integer in \[0, 999\], got 1000/],
+      [['--method', 'vaf', '--vaf-suppress', '2'], 1, /VAF suppress \(α\) must be in \[0, 1\], got 2/],
+    ] as const) {
+      const out = await runCli([...args, ...flags]);
+      expect(out.code, flags.join(' ')).toBe(code);
+      expect(out.stderr.trim().split('\n')).toHaveLength(1);
+      expect(out.stderr).toMatch(message);
+    }
+  });
+
+  it('inspect --method pai draws the maps of the baseline and PAI on the layers PAI acts on', async () => {
+    const out = join(dir, 'inspect-pai');
+    const result = await runCli(['inspect', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--out', out, '--method', 'pai']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.method).toBe('pai');
+    expect(report.layers.map((l: { varActive: boolean }) => l.varActive)).toEqual([false, false, true, true, true]);
+    expect(await readdir(out)).toEqual(expect.arrayContaining(['attention-L2-base-sample.png', 'attention-L2-pai-sample.png', 'attention-L4-pai-sample.png']));
+  });
+
   it('--compare shows both answers side by side', async () => {
     const out = await runCli(['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '6', '--compare', '--preset', 'hallucination']);
     expect(out.code, out.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,12 +15,23 @@ describe('vasink usage and errors', () => {
   it('prints help for the tool and for every command', async () => {
     const top = await runCli(['--help']);
     expect(top.code).toBe(0);
-    for (const command of ['demo', 'fixture', 'convert', 'generate', 'inspect', 'find-sink-dims', 'eval', 'bench', 'serve']) {
+    for (const command of ['demo', 'fixture', 'convert', 'generate', 'inspect', 'find-sink-dims', 'eval', 'bench', 'serve', 'methods']) {
       expect(top.stdout).toContain(command);
       const sub = await runCli([command, '--help']);
       expect(sub.code, command).toBe(0);
       expect(sub.stdout, command).toMatch(new RegExp(`usage: vasink ${command}`));
     }
+  });
+
+  it('vasink methods lists the registry, and the README holds its table exactly', async () => {
+    const listed = await runCli(['methods']);
+    expect(listed.code).toBe(0);
+    for (const name of ['var', 'pai', 'vaf', 'vcd']) expect(listed.stdout).toMatch(new RegExp(`^${name} `, 'm'));
+    const markdown = await runCli(['methods', '--markdown']);
+    expect(markdown.code).toBe(0);
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(markdown.stdout.trim());
+    expect(markdown.stdout.trim().split('\n')).toHaveLength(2 + 4);
   });
 
   it('turns mistakes into one clear line and a non-zero exit', async () => {

@@ -79,4 +79,37 @@ describe('playground', () => {
     expect(pageErrors).toEqual([]);
     await page.close();
   });
+
+  it('compares any two methods: PAI on the left, VAF on the right, each answer its chat completion\'s', async () => {
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(url);
+    await page.waitForFunction(`document.getElementById('health').textContent === 'ready on cpu'`);
+    // The pickers list the registry's methods.
+    const options = await page.$$eval('#method-a option', (els) => els.map((el) => (el as unknown as { value: string }).value));
+    expect(options).toEqual(['none', 'var', 'pai', 'vaf', 'vcd', 'var+vcd']);
+    const dataUrl = await testImageDataUrl(96, 72);
+    await page.setInputFiles('#image', { name: 'picture.png', mimeType: 'image/png', buffer: Buffer.from(dataUrl.split(',')[1]!, 'base64') });
+    await page.fill('#question', 'What is in the image?');
+    await page.fill('#max-tokens', '8');
+    await page.selectOption('#method-a', 'pai');
+    await page.selectOption('#method-b', 'vaf');
+    await page.click('#submit');
+    await page.waitForSelector('#answer-base[data-state="done"]', { timeout: 30_000 });
+    await page.waitForSelector('#answer-var[data-state="done"]', { timeout: 30_000 });
+    expect(await page.textContent('#title-base')).toBe('PAI');
+    expect(await page.textContent('#title-var')).toBe('VAF');
+    const expected = async (method: string) => {
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'tiny-llava', method, max_tokens: 8, temperature: 0, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl } }, { type: 'text', text: 'What is in the image?' }] }] }),
+      });
+      return ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
+    };
+    expect(await page.textContent('#answer-base')).toBe(await expected('pai'));
+    expect(await page.textContent('#answer-var')).toBe(await expected('vaf'));
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
 });

@@ -160,7 +160,7 @@ export const varMethod: AttentionMethod = {
   paper: 'Kang et al., See What You Are Told: Visual Attention Sink in Large Multimodal Models (ICLR 2025)',
   repository: 'https://github.com/MICV-yonsei/VisAttnSink',
   edits: 'post-softmax probabilities of image-centric heads: part of the visual sinks\' attention moves onto the other image tokens',
-  parameters: 'preset general: τ 20, ρ 0.8, p 0.6, m 0.2, layers 2 … L−1',
+  parameters: 'preset general: τ 20, ρ 0.8, p 0.6, m 0.2, layers [2, L − 1)',
   cost: '~40 small ops per layer after the softmax; no extra rows',
   batchRows: 1,
   intervention: varIntervention,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BENCHMARKS, type EvalItem, type EvalRow, type ShardSpec, createJudge, createProgressPrinter, getBenchmark, mergeShards, parseShard, runEvaluation } from '@vasink/eval';
 import { decodeImage } from '@vasink/image';
 import { type RowSettings, type VisionLanguageModel, collect } from '@vasink/runtime';
-import { METHOD_FLAGS, methodChoicesFromFlags, methodHelp, methodName, methodRowFromFlags } from '../lib/method-flags.js';
+import { METHOD_FLAGS, methodChoicesFromFlags, methodHelp, methodRowFromFlags, rowName } from '../lib/method-flags.js';
 import { UsageError, numberFlag, parseCommand, required } from '../lib/usage.js';
 import { VAR_FLAGS, VAR_HELP } from '../lib/var-flags.js';
 import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
@@ -65,7 +65,8 @@ benchmarks: ${Object.keys(BENCHMARKS).join(', ')}
   --out <dir>              run directory (predictions, summary.md/json, compare.md, chart.svg)
   --compare                answer every item without and with the method (image features computed once)
   --methods <list>         answer every item with each of these methods, side by side (image features
-                           once per item): e.g. none,var,pai,vaf,vcd or var+vcd; one compare report and chart
+                           once per item): e.g. none,var,pai,vaf,vcd,var+vcd; one compare report and chart
+                           (rows named base, var, …, var-vcd)
   --shard i/n              run the i-th of n shards, 1 ≤ i ≤ n (e.g. 1/4 … 4/4); then \`vasink eval merge\`
   --shards <n>             run one of n shards, the one JOB_COMPLETION_INDEX names (0-based, as a
                            Kubernetes Indexed Job sets it; see deploy/kubernetes)
@@ -145,7 +146,7 @@ export async function runEval(args: string[]): Promise<number> {
   });
   try {
     // One eval row per method choice, named as --methods spells it (the baseline: base); its settings recorded in run.json.
-    const settingsByRow = new Map(choices.map((methods) => [methods.length === 0 ? 'base' : methodName(methods), methodRowFromFlags(methods, values, model)]));
+    const settingsByRow = new Map(choices.map((methods) => [rowName(methods), methodRowFromFlags(methods, values, model)]));
     const rows: EvalRow[] = [...settingsByRow].map(([name, settings]) => (name === 'base' ? { name } : { name, settings }));
     const inFlight = Math.max(1, Math.floor(model.maxBatchRows / batchRowsPerItem));
     if (inFlight < batch) process.stderr.write(`batch: ${inFlight} item(s) at once (${batch} would not fit in memory at ${contextTokens} tokens per row)\n`);

@@ -2,7 +2,7 @@ import type { GenerationResult, RowSettings, VarStepDiagnostics, VisionLanguageM
 import { collect, describeMethodRow } from '@vasink/runtime';
 import { expandImagePaths, loadImages } from '../lib/images.js';
 import { UsageError, numberFlag, parseCommand, required } from '../lib/usage.js';
-import { METHOD_FLAGS, methodHelp, methodName, methodRowFromFlags, methodsFromFlags } from '../lib/method-flags.js';
+import { METHOD_FLAGS, methodHelp, methodRowFromFlags, methodsFromFlags, rowName } from '../lib/method-flags.js';
 import { VAR_FLAGS, VAR_HELP } from '../lib/var-flags.js';
 import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
 
@@ -191,7 +191,7 @@ export async function runGenerate(args: string[]): Promise<number> {
   try {
     const row = methodRowFromFlags(methods, values, model);
     const rows: RowSettings[] = values.compare ? [{}, row] : [row];
-    const names = values.compare ? ['base', methodName(methods)] : [methods.length > 0 ? methodName(methods) : 'base'];
+    const names = values.compare ? ['base', rowName(methods)] : [rowName(methods)];
     const prepared = await model.prepare({ question, images, template, ...(values.system !== undefined ? { system: values.system } : {}) });
     const verbose = (stepMs: number[]) => {
       if (!values.verbose) return;

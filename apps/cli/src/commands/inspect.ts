@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { type RgbImage, colormap, createRgbImage, encodePng, markTokens, overlayHeatmap } from '@vasink/image';
 import type { Inspection, RowSettings } from '@vasink/runtime';
 import { expandImagePaths, loadImages } from '../lib/images.js';
-import { METHOD_FLAGS, activeLayers, methodHelp, methodName, methodRowFromFlags, methodsFromFlags } from '../lib/method-flags.js';
+import { METHOD_FLAGS, activeLayers, methodHelp, methodRowFromFlags, methodsFromFlags, rowName } from '../lib/method-flags.js';
 import { UsageError, intListFlag, parseCommand, required } from '../lib/usage.js';
 import { VAR_FLAGS, VAR_HELP } from '../lib/var-flags.js';
 import { MODEL_FLAGS, MODEL_HELP, openModel } from './model-flags.js';
@@ -47,7 +47,7 @@ export async function runInspect(args: string[]): Promise<number> {
     const inspection = await model.inspect(prepared, rows);
     const L = model.manifest.decoder.numLayers;
     const active = activeLayers(row, { numLayers: L, sinkStartLayer: model.manifest.sink.startLayer });
-    const name = methodName(methods);
+    const name = rowName(methods);
     const layers = intListFlag(values.layers, 'layers') ?? [...active.keys()].filter((l) => active[l]);
     for (const l of layers) if (l >= L) throw new UsageError(`--layers: layer ${l} does not exist (the model has ${L})`);
     await mkdir(out, { recursive: true });

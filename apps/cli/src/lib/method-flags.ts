@@ -45,6 +45,11 @@ export function methodsFromFlags(values: FlagValues): AttentionMethod[] {
   return methods;
 }
 
+/** A row's name in files and records: `base` for none, else the methods joined by `-` (`var-vcd`; file-safe). */
+export function rowName(methods: readonly AttentionMethod[]): string {
+  return methods.length === 0 ? 'base' : methods.map((m) => m.name).join('-');
+}
+
 /**
  * The rows of an evaluation: `--methods a,b,c` (each a spec as `--method`
  * takes), else `--compare` (the baseline and `--method`'s), else `--method`'s alone.
@@ -76,9 +81,12 @@ function parseSpec(spec: string, flag: string): AttentionMethod[] {
   }
 }
 
-/** A parameter flag of a method no row runs is a mistake, not a no-op. */
+/** A parameter flag of a method no row runs is a mistake, not a no-op; the flags' values are checked before the model loads. */
 function checkParameterFlags(values: FlagValues, methods: readonly AttentionMethod[]): void {
   const names = new Set(methods.map((m) => m.name));
+  if (names.has('var')) varFromFlags(values);
+  for (const flag of ['pai-alpha', 'pai-gamma', 'vaf-enhance', 'vaf-suppress', 'vcd-alpha', 'vcd-beta']) numberFlag(values[flag] as string | undefined, flag);
+  for (const flag of ['vcd-noise-step', 'vcd-seed']) numberFlag(values[flag] as string | undefined, flag, { integer: true, min: 0 });
   const needs = (flags: readonly string[], method: string) => {
     const given = flags.find((flag) => values[flag] !== undefined);
     if (given && !names.has(method)) throw new UsageError(`--${given} needs --method ${method} (or one that includes it)`);
@@ -127,10 +135,6 @@ export function methodRowFromFlags(methods: readonly AttentionMethod[], values: 
   return row as RowSettings;
 }
 
-/** The `--method` spec as written for names and records: `none`, `var`, `var+vcd`. */
-export function methodName(methods: readonly AttentionMethod[]): string {
-  return methods.length === 0 ? 'none' : methods.map((m) => m.name).join('+');
-}
 
 /** `[layers]` 1 where any attention edit of `row` acts (VAR's layer mask, PAI's and VAF's ranges). */
 export function activeLayers(row: RowSettings, model: { numLayers: number; sinkStartLayer: number }): Uint8Array {

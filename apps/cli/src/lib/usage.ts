@@ -25,7 +25,9 @@ export function parseCommand<O extends Options>(
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')} (see --help)`);
+    // parseArgs explains some mistakes over several lines: keep them on one.
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ');
+    throw new UsageError(`${message} (see --help)`);
   }
   const count = parsed.positionals.length;
   if (count < (positionals.min ?? 0)) throw new UsageError(`missing argument${(positionals.min ?? 0) - count > 1 ? 's' : ''} (see --help)`);
