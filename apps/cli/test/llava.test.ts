@@ -77,6 +77,7 @@ describe('vasink with a tiny LLaVA checkpoint', () => {
     for (const [flags, code, message] of [
       [['--method', 'dola'], 2, /--method: unknown method "dola": choose var, pai, vaf, vcd or none/],
       [['--method', 'pai', '--preset', 'general'], 2, /--preset needs --method var/],
+      [['--method', 'pai+vcd'], 2, /PAI and VCD both set the contrast part of a row; they cannot run together/],
       [['--method', 'vcd', '--vcd-seed', '-1'], 2, /--vcd-seed/],
       [['--method', 'vcd', '--vcd-noise-step', '1000'], 1, /noise step must be an integer in \[0, 999\], got 1000/],
       [['--method', 'vaf', '--vaf-suppress', '2'], 1, /VAF suppress \(α\) must be in \[0, 1\], got 2/],

@@ -29,5 +29,5 @@ export type { QuantScheme, QuantizedMatrix } from './quantize.js';
 export { WeightMismatchError, assertDecoderWeights, assertWeights, checkpointWeightSource, memoryWeightSource, readWeight } from './weights.js';
 export type { WeightNaming, WeightSource } from './weights.js';
 export { randomDecoderWeights } from './random-weights.js';
-export { MethodCompositionError, composeMethods } from './method.js';
+export { MethodCompositionError, composeMethods, mergeMethodRows } from './method.js';
 export type { AttentionMethod, ContrastSettings, MethodRow } from './method.js';

@@ -50,16 +50,21 @@ export interface AttentionMethod {
   describe(row: MethodRow): string | undefined;
 }
 
-/** The settings of several methods on one row (`var+vcd`); throws when two set the same part. */
+/** The settings of several methods on one row (`var+vcd`) with their defaults; throws when two set the same part. */
 export function composeMethods(methods: readonly AttentionMethod[], model: InterventionModel): MethodRow {
+  return mergeMethodRows(methods.map((method) => ({ label: method.label, row: method.defaults(model) })));
+}
+
+/** One row from each method's part (its defaults, or settings a user chose); throws when two set the same part. */
+export function mergeMethodRows(parts: readonly { readonly label: string; readonly row: MethodRow }[]): MethodRow {
   const row: Record<string, unknown> = {};
   const owner = new Map<string, string>();
-  for (const method of methods) {
-    for (const [part, settings] of Object.entries(method.defaults(model))) {
-      const other = owner.get(part);
-      if (other) throw new MethodCompositionError(`${method.label} and ${other} both set the ${part} part of a row; they cannot run together`);
-      owner.set(part, method.label);
-      row[part] = settings;
+  for (const part of parts) {
+    for (const [key, settings] of Object.entries(part.row)) {
+      const other = owner.get(key);
+      if (other) throw new MethodCompositionError(`${other} and ${part.label} both set the ${key} part of a row; they cannot run together`);
+      owner.set(key, part.label);
+      row[key] = settings;
     }
   }
   return row as MethodRow;

@@ -1,5 +1,5 @@
 import { ATTENTION_METHODS, type RowSettings, type VisionLanguageModel, parseMethods } from '@vasink/runtime';
-import type { AttentionMethod, MethodRow } from '@vasink/transformer-graph';
+import { type AttentionMethod, type MethodRow, mergeMethodRows } from '@vasink/transformer-graph';
 import { paiContrast, paiSettings } from '@vasink/pai';
 import { vafSettings } from '@vasink/vaf';
 import { vcdContrast } from '@vasink/vcd';
@@ -101,9 +101,8 @@ function checkParameterFlags(values: FlagValues, methods: readonly AttentionMeth
 export function methodRowFromFlags(methods: readonly AttentionMethod[], values: FlagValues, model: Pick<VisionLanguageModel, 'manifest' | 'sinkDims'>): RowSettings {
   const decoder = model.manifest.decoder;
   const layers = { numLayers: decoder.numLayers };
-  const row: Record<string, unknown> = {};
   const num = (flag: string, options: { integer?: boolean; min?: number } = {}) => numberFlag(values[flag] as string | undefined, flag, options);
-  for (const method of methods) {
+  const parts = methods.map((method) => {
     const part: MethodRow = (() => {
       switch (method.name) {
         case 'var':
@@ -127,12 +126,13 @@ export function methodRowFromFlags(methods: readonly AttentionMethod[], values: 
           return method.defaults({ numLayers: decoder.numLayers, numHeads: decoder.numHeads, hiddenSize: decoder.hiddenSize, sinkDims: model.sinkDims ?? [], sinkStartLayer: model.manifest.sink.startLayer });
       }
     })();
-    for (const [key, value] of Object.entries(part)) {
-      if (key in row) throw new UsageError(`--method: ${methods.map((m) => m.label).join(' and ')} both set the ${key} part of a row; they cannot run together`);
-      row[key] = value;
-    }
+    return { label: method.label, row: part };
+  });
+  try {
+    return mergeMethodRows(parts);
+  } catch (error) {
+    throw new UsageError(`--method: ${(error as Error).message}`);
   }
-  return row as RowSettings;
 }
 
 
