@@ -9,6 +9,7 @@ import { runGenerate } from './commands/generate.js';
 import { runInspect } from './commands/inspect.js';
 import { runMethods } from './commands/methods.js';
 import { runServe } from './commands/serve.js';
+import { FAMILIES } from './lib/families.js';
 import { UsageError } from './lib/usage.js';
 
 const USAGE = `vasink — Visual Attention Redistribution for multimodal models
@@ -18,7 +19,7 @@ usage: vasink <command> [options]      (vasink <command> --help for its options)
 commands:
   demo              the built-in default: tiny checkpoint (cached) → convert → answer about
                     the bundled sample image without and with VAR → show what VAR did
-  fixture           write a random checkpoint (llava | qwen2-vl) in the Hugging Face layout:
+  fixture           write a random checkpoint (${FAMILIES.map((f) => f.name).join(' | ')}) in the Hugging Face layout:
                     tiny crafted ones, or the released models' exact shapes (--size 7b, 2b, …)
   convert           convert a Hugging Face checkpoint into a vasink model directory
   generate          answer a question about images with an attention method (--method var, the

@@ -1,8 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { llavaFamily } from '@vasink/adapter-llava';
-import { qwen2vlFamily } from '@vasink/adapter-qwen2-vl';
+import { MODEL_FAMILIES } from '@vasink/models';
 import { VisionLanguageModel } from '@vasink/runtime';
 import { ApiError, toApiError } from './api-error.js';
 import { handleChatCompletion, handleVarCompare } from './chat-completions.js';
@@ -140,7 +139,7 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
   function loadModel(): Promise<ServedModel> {
     if (options.loadModel) return options.loadModel();
     return VisionLanguageModel.load(options.model!, {
-      families: options.families ?? [llavaFamily, qwen2vlFamily],
+      families: options.families ?? MODEL_FAMILIES,
       device: options.device ?? 'auto',
       ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
       ...(options.sinkDims ? { sinkDims: options.sinkDims } : {}),

@@ -27,6 +27,7 @@ export type { LlavaFamilyOptions } from './llava-family.js';
 export { TINY_HEAD_ROLE_MASSES, writeTinyLlavaCheckpoint } from './tiny-checkpoint.js';
 export {
   LLAVA_HF_MAX_SHARD_BYTES,
+  REAL_SHAPE_LLAVA_REPOS,
   REAL_SHAPE_LLAVA_SIZES,
   realShapeLlavaConfigJson,
   realShapeLlavaTensors,

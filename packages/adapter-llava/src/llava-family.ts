@@ -2,7 +2,9 @@ import type { LlavaPreprocessMode } from '@vasink/image';
 import { type ModelFamily, ModelDirectoryError, type ModelManifest } from '@vasink/runtime';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { type LlavaAdapterSettings, convertLlava } from './convert.js';
-import { llavaArchitectureOf } from './llava-config.js';
+import { LLAVA_ARCHITECTURES, llavaArchitectureOf } from './llava-config.js';
+import { REAL_SHAPE_LLAVA_REPOS, REAL_SHAPE_LLAVA_SIZES, type RealShapeLlavaSize, writeRealShapeLlavaCheckpoint } from './real-shape-checkpoint.js';
+import { writeTinyLlavaCheckpoint } from './tiny-checkpoint.js';
 import { buildLlavaPrompt } from './llava-prompt.js';
 import { prepareLlavaImages } from './prepare-images.js';
 
@@ -49,6 +51,18 @@ export function createLlavaFamily(options: LlavaFamilyOptions = {}): ModelFamily
   }
   return {
     name: 'llava',
+    label: 'LLaVA-1.5',
+    architectures: LLAVA_ARCHITECTURES,
+    dynamicResolution: false,
+    fixtures: {
+      writeTiny: (dir, fixture) => writeTinyLlavaCheckpoint(dir, fixture),
+      realShapeSizes: REAL_SHAPE_LLAVA_REPOS,
+      writeRealShape(dir, fixture) {
+        const size = fixture.size as RealShapeLlavaSize;
+        if (!REAL_SHAPE_LLAVA_SIZES.includes(size)) throw new InvalidArgumentError(`no real-shape LLaVA size "${fixture.size}": ${REAL_SHAPE_LLAVA_SIZES.join(', ')}`);
+        return writeRealShapeLlavaCheckpoint(dir, { ...fixture, size });
+      },
+    },
     matches: (hfConfig) => llavaArchitectureOf(hfConfig) !== undefined,
     convert: convertLlava,
     async prepareImages(images, manifest) {

@@ -78,6 +78,9 @@ const SIZES: Readonly<Record<RealShapeLlavaSize, SizeSpec>> = {
   },
 };
 
+/** The released checkpoint each real-shape size copies. */
+export const REAL_SHAPE_LLAVA_REPOS: Readonly<Record<RealShapeLlavaSize, string>> = { '7b': SIZES['7b'].repo, '13b': SIZES['13b'].repo };
+
 /** `save_pretrained(max_shard_size="5GB")`, as llava-hf's checkpoints were saved (5 · 10⁹ bytes). */
 export const LLAVA_HF_MAX_SHARD_BYTES = 5_000_000_000;
 

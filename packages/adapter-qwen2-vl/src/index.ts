@@ -23,6 +23,7 @@ export type { Qwen2VlImagesExtra } from './prepare-images.js';
 export { QWEN2_VL_PROMPT_TOKENS, prepareQwen2VlPrompt, qwen2vlChatPrompt } from './prompt.js';
 export {
   QWEN2_VL_MAX_SHARD_BYTES,
+  REAL_SHAPE_QWEN2_VL_REPOS,
   REAL_SHAPE_QWEN2_VL_SIZES,
   realShapeQwen2VlConfigJson,
   realShapeQwen2VlTensors,

@@ -87,6 +87,9 @@ const SIZES: Readonly<Record<RealShapeQwen2VlSize, SizeSpec>> = {
   '7b': { repo: 'Qwen/Qwen2-VL-7B-Instruct', config: QWEN2_VL_7B_CONFIG, sinkDims: [458, 2570], profiled: true },
 };
 
+/** The released checkpoint each real-shape size copies. */
+export const REAL_SHAPE_QWEN2_VL_REPOS: Readonly<Record<RealShapeQwen2VlSize, string>> = { '2b': SIZES['2b'].repo, '7b': SIZES['7b'].repo };
+
 /**
  * The released checkpoints' shard size: Qwen saved with `max_shard_size="4GB"`
  * (4 · 10⁹ bytes), which gives their 2 (2B) and 5 (7B) shards.

@@ -61,7 +61,18 @@ export type { ModelManifest, WeightQuantization } from './model-manifest.js';
 export { conversationMessages, layoutConversation } from './conversation.js';
 export type { ChatTurn, ConversationLayout } from './conversation.js';
 export { PIXEL_VALUES_FEED } from './model-family.js';
-export type { ConvertOptions, ConvertProgress, QuantOptions, ModelFamily, PreparedImages, PreparedPrompt, RgbImageLike } from './model-family.js';
+export type {
+  ConvertOptions,
+  ConvertProgress,
+  FamilyFixtures,
+  FixtureWriteProgress,
+  ModelFamily,
+  PreparedImages,
+  PreparedPrompt,
+  QuantOptions,
+  RgbImageLike,
+  WrittenFixture,
+} from './model-family.js';
 export { DEFAULT_MAX_BATCH_ROWS, DEFAULT_PREFLIGHT_CONTEXT_TOKENS, MissingSinkDimsError, VisionLanguageModel } from './vision-language-model.js';
 export { InsufficientMemoryError, RUNTIME_OVERHEAD_BYTES, assertMemoryFits, availableMemoryBytes, describeMemoryEstimate, estimateModelMemory, fitBatchRows } from './memory-preflight.js';
 export type { MemoryEstimate, MemoryEstimateOptions } from './memory-preflight.js';

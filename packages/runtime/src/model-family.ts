@@ -82,13 +82,56 @@ export interface ConvertOptions {
   readonly onProgress?: (progress: ConvertProgress) => void;
 }
 
+/** Progress of writing a checkpoint fixture (as `@vasink/safetensors` reports it). */
+export interface FixtureWriteProgress {
+  /** The tensor being written, and its shard file. */
+  readonly tensor: string;
+  readonly file: string;
+  readonly tensorsWritten: number;
+  readonly tensorCount: number;
+  readonly bytesWritten: number;
+  readonly totalBytes: number;
+}
+
+/** What a real-shape fixture wrote. */
+export interface WrittenFixture {
+  /** The released checkpoint it copies. */
+  readonly repo: string;
+  /** Shard files, then the index when there is one. */
+  readonly files: readonly string[];
+  /** Bytes of tensor data. */
+  readonly totalBytes: number;
+  readonly sinkDims: readonly number[];
+}
+
+/** Checkpoints a family writes for tests and benchmarks, in the real Hugging Face layout with planted sinks. */
+export interface FamilyFixtures {
+  /** Small crafted checkpoints: `tiny` runs in seconds, `bench` is larger. */
+  writeTiny(dir: string, options: { readonly size: 'tiny' | 'bench'; readonly seed?: number }): Promise<unknown>;
+  /** Real-shape sizes: name (`7b`) → the released checkpoint it copies (exact names, shapes, dtypes, shards; random weights). */
+  readonly realShapeSizes: Readonly<Record<string, string>>;
+  writeRealShape(
+    dir: string,
+    options: { readonly size: string; readonly seed?: number; readonly layers?: number; readonly onProgress?: (progress: FixtureWriteProgress) => void },
+  ): Promise<WrittenFixture>;
+}
+
 /**
  * What a model adapter (`@vasink/adapter-llava`, `@vasink/adapter-qwen2-vl`)
- * provides to the runtime: conversion, image preparation and prompt format.
+ * provides to the runtime: conversion, image preparation and prompt format,
+ * and the facts the CLI and server print about it (help, errors) and the
+ * fixtures its tests and benchmarks run on.
  */
 export interface ModelFamily {
-  /** Family name stored in manifests, e.g. `llava`. */
+  /** Family name stored in manifests and typed on the command line, e.g. `llava`. */
   readonly name: string;
+  /** How people write it: `LLaVA-1.5`. */
+  readonly label: string;
+  /** The Hugging Face `architectures` it converts (for messages; `matches` decides). */
+  readonly architectures: readonly string[];
+  /** Images are resized to dynamic sizes (so `ConvertOptions.imagePixels` applies). */
+  readonly dynamicResolution: boolean;
+  readonly fixtures: FamilyFixtures;
   /** True when a checkpoint's `config.json` belongs to this family. */
   matches(hfConfig: Readonly<Record<string, unknown>>): boolean;
   /** Convert a checkpoint into a model directory; returns the manifest written. */

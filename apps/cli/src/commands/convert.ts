@@ -1,6 +1,6 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { progressBar } from '../lib/progress.js';
-import { familyOfCheckpoint } from '../lib/families.js';
+import { FAMILIES, familyOfCheckpoint } from '../lib/families.js';
 import { UsageError, intListFlag, numberFlag, parseCommand } from '../lib/usage.js';
 
 const HELP = `usage: vasink convert <hf-dir> <model-dir> [--dtype fp32|fp16] [--quant int4|int8] [--block-size n] [--vision-tower <dir>] [--sink-dims a,b] [--min-pixels n] [--max-pixels n] [--force]
@@ -67,8 +67,9 @@ export async function runConvert(args: string[]): Promise<number> {
   const minPixels = numberFlag(parsed.values['min-pixels'] as string | undefined, 'min-pixels', { integer: true, min: 1 });
   const maxPixels = numberFlag(parsed.values['max-pixels'] as string | undefined, 'max-pixels', { integer: true, min: 1 });
   const family = await familyOfCheckpoint(source);
-  if ((minPixels !== undefined || maxPixels !== undefined) && family.name !== 'qwen2-vl') {
-    throw new UsageError(`--min-pixels/--max-pixels apply to Qwen2-VL checkpoints; ${source} is ${family.name} (fixed-size images)`);
+  if ((minPixels !== undefined || maxPixels !== undefined) && !family.dynamicResolution) {
+    const dynamic = FAMILIES.filter((f) => f.dynamicResolution).map((f) => f.label);
+    throw new UsageError(`--min-pixels/--max-pixels apply to dynamic-resolution checkpoints (${dynamic.join(', ')}); ${source} is ${family.label} (fixed-size images)`);
   }
   const existing = await readdir(target).catch(() => []);
   if (existing.length > 0 && !parsed.values.force) throw new UsageError(`${target} is not empty; pass --force to write into it`);

@@ -3,19 +3,17 @@ import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { llavaFamily, writeTinyLlavaCheckpoint } from '@vasink/adapter-llava';
-import { qwen2vlFamily, writeTinyQwen2VlCheckpoint } from '@vasink/adapter-qwen2-vl';
 import { decodeImage } from '@vasink/image';
 import { type GenerationResult, type RowSettings, type VarStepDiagnostics, VisionLanguageModel, collect } from '@vasink/runtime';
 import { MANIFEST_FILE } from '@vasink/runtime';
 import { resolveVarConfig } from '@vasink/var';
-import { FAMILIES } from '../lib/families.js';
+import { FAMILIES, familyNames } from '../lib/families.js';
 import { progressBar } from '../lib/progress.js';
 import { UsageError, parseCommand } from '../lib/usage.js';
 import { describeVar } from '../lib/var-flags.js';
 import { sideBySide } from './generate.js';
 
-const HELP = `usage: vasink demo [--model-family llava|qwen2-vl] [--preset <name>] [--cache <dir>] [--json]
+const HELP = `usage: vasink demo [--model-family ${FAMILIES.map((f) => f.name).join('|')}] [--preset <name>] [--cache <dir>] [--json]
 
 The built-in default job, with no download: write a tiny random checkpoint with
 planted visual sinks (cached), convert it, answer a question about the bundled
@@ -48,15 +46,16 @@ export interface DemoResult {
 }
 
 /** Prepare (cached) and run the demo; returns what happened. */
-export async function computeDemo(options: { family: 'llava' | 'qwen2-vl'; preset: string; cache: string; log?: (s: string) => void }): Promise<DemoResult> {
+export async function computeDemo(options: { family: string; preset: string; cache: string; log?: (s: string) => void }): Promise<DemoResult> {
   const varConfig = resolveVarConfig({ preset: options.preset });
   const checkpoint = join(options.cache, `${options.family}-tiny-checkpoint`);
   const modelDir = join(options.cache, `${options.family}-tiny-model`);
-  const family = options.family === 'llava' ? llavaFamily : qwen2vlFamily;
+  const family = FAMILIES.find((f) => f.name === options.family);
+  if (!family) throw new UsageError(`--model-family must be ${familyNames()}, got "${options.family}"`);
   await mkdir(options.cache, { recursive: true });
   if (!existsSync(join(checkpoint, 'config.json'))) {
     options.log?.(`writing a tiny ${options.family} checkpoint to ${checkpoint}`);
-    await (options.family === 'llava' ? writeTinyLlavaCheckpoint : writeTinyQwen2VlCheckpoint)(checkpoint, { size: 'tiny' });
+    await family.fixtures.writeTiny(checkpoint, { size: 'tiny' });
   }
   if (!existsSync(join(modelDir, MANIFEST_FILE))) {
     const bar = progressBar('convert');
@@ -106,7 +105,6 @@ export async function runDemo(args: string[]): Promise<number> {
   const parsed = parseCommand(args, { 'model-family': { type: 'string' }, preset: { type: 'string' }, cache: { type: 'string' }, json: { type: 'boolean' } }, HELP);
   if (!parsed) return 0;
   const familyName = parsed.values['model-family'] ?? 'llava';
-  if (familyName !== 'llava' && familyName !== 'qwen2-vl') throw new UsageError(`--model-family must be llava or qwen2-vl, got "${familyName}"`);
   const preset = parsed.values.preset ?? 'general';
   const demo = await computeDemo({ family: familyName, preset, cache: cacheDir(parsed.values.cache), log: (s) => process.stderr.write(`${s}\n`) });
   if (parsed.values.json) {

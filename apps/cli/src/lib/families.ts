@@ -1,12 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { llavaFamily } from '@vasink/adapter-llava';
-import { qwen2vlFamily } from '@vasink/adapter-qwen2-vl';
+import { MODEL_FAMILIES, familyOfConfig } from '@vasink/models';
 import type { ModelFamily } from '@vasink/runtime';
 import { UsageError } from './usage.js';
 
-/** Every model family this CLI can convert and run. */
-export const FAMILIES: readonly ModelFamily[] = [llavaFamily, qwen2vlFamily];
+/** Every model family this CLI can convert and run (the registry of `@vasink/models`). */
+export const FAMILIES: readonly ModelFamily[] = MODEL_FAMILIES;
+
+/** The registered family names as a list for messages: `llava or qwen2-vl`. */
+export function familyNames(): string {
+  const names = FAMILIES.map((f) => f.name);
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+}
 
 /** The family of a Hugging Face checkpoint directory, from its config.json. */
 export async function familyOfCheckpoint(dir: string): Promise<ModelFamily> {
@@ -22,12 +27,5 @@ export async function familyOfCheckpoint(dir: string): Promise<ModelFamily> {
   } catch (error) {
     throw new UsageError(`${join(dir, 'config.json')} is not valid JSON: ${(error as Error).message}`);
   }
-  const family = FAMILIES.find((f) => f.matches(config));
-  if (!family) {
-    const architectures = Array.isArray(config.architectures) ? config.architectures.join(', ') : 'none';
-    throw new UsageError(
-      `unsupported architecture in ${join(dir, 'config.json')}: architectures ${architectures}, model_type ${String(config.model_type)}; vasink converts LLaVA-1.5 (LlavaForConditionalGeneration, LlavaLlamaForCausalLM) and Qwen2-VL (Qwen2VLForConditionalGeneration)`,
-    );
-  }
-  return family;
+  return familyOfConfig(config, join(dir, 'config.json'));
 }

@@ -1,0 +1,1 @@
+export { MODEL_FAMILIES, UnsupportedArchitectureError, describeFamilies, familyOfConfig, findFamily } from './registry.js';
