@@ -2,7 +2,8 @@
 // One-command GPU check (`pnpm gpu-check`), for a Linux x64 machine with an NVIDIA GPU, CUDA 13 and cuDNN:
 //   1. puts the CUDA execution provider of onnxruntime 1.29 beside onnxruntime-node's binding (from npm package
 //      com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9, or from --provider-dir / $VASINK_CUDA_PROVIDER_DIR);
-//   2. CPU-vs-CUDA parity on the tiny LLaVA checkpoint (float32, float16 and int4: greedy tokens and first-step logits);
+//   2. CPU-vs-CUDA parity on the tiny LLaVA checkpoint (float32, float16 and int4; base vs each of VAR, PAI, VAF, VCD:
+//      greedy tokens and first-step logits);
 //   3. `vasink bench` on the real-shape LLaVA-1.5-7B checkpoint in float16 and int4 on CUDA (and int4 on the CPU);
 //   4. prints one table. Work files go to --work (default /tmp/vasink-gpu-check), removed unless --keep.
 // Flags: --skip-7b (parity only), --context 650,2048, --decode 32.
@@ -74,16 +75,19 @@ const sample = join(root, 'apps/cli/assets/sample.png');
 for (const [name, flags] of [['fp32', []], ['fp16', ['--dtype', 'fp16']], ['int4', ['--quant', 'int4']]]) {
   const model = join(work, `tiny-${name}`);
   if (!existsSync(join(model, 'manifest.json'))) vasink(['convert', tiny, model, '--force', ...flags]);
-  const record = (device) =>
-    vasink(['generate', '--model', model, '--image', sample, '--prompt', 'What is in the image?', '--max-new-tokens', '16', '--compare', '--json', '--device', device], { json: true });
-  const cpu = record('cpu');
-  const cuda = record('cuda');
-  const same = cpu.rows.every((row, i) => JSON.stringify(row.ids) === JSON.stringify(cuda.rows[i].ids));
-  let worst = 0;
-  cpu.rows.forEach((row, i) =>
-    row.steps[0].top5.forEach((t, k) => (worst = Math.max(worst, Math.abs(t.logit - cuda.rows[i].steps[0].top5[k].logit) / Math.max(1e-6, Math.abs(t.logit))))),
-  );
-  rows.push({ check: `tiny ${name} CPU vs CUDA`, result: `${same ? 'same' : 'DIFFERENT'} greedy tokens (2 rows × 16); first-step top-5 logits rel. diff ${worst.toExponential(2)}` });
+  // Every attention method (base vs the method, --compare), CPU vs CUDA.
+  for (const method of ['var', 'pai', 'vaf', 'vcd']) {
+    const record = (device) =>
+      vasink(['generate', '--model', model, '--image', sample, '--prompt', 'What is in the image?', '--max-new-tokens', '16', '--compare', '--method', method, '--json', '--device', device], { json: true });
+    const cpu = record('cpu');
+    const cuda = record('cuda');
+    const same = cpu.rows.every((row, i) => JSON.stringify(row.ids) === JSON.stringify(cuda.rows[i].ids));
+    let worst = 0;
+    cpu.rows.forEach((row, i) =>
+      row.steps[0].top5.forEach((t, k) => (worst = Math.max(worst, Math.abs(t.logit - cuda.rows[i].steps[0].top5[k].logit) / Math.max(1e-6, Math.abs(t.logit))))),
+    );
+    rows.push({ check: `tiny ${name} ${method} CPU vs CUDA`, result: `${same ? 'same' : 'DIFFERENT'} greedy tokens (2 rows × 16); first-step top-5 logits rel. diff ${worst.toExponential(2)}` });
+  }
 }
 
 // 3. Real shape.

@@ -69,7 +69,7 @@ describe('vasink with a tiny Qwen2-VL checkpoint', () => {
     expect(llava.code, llava.stderr).toBe(0);
     const refused = await runCli(['convert', join(dir, 'llava-hf'), join(dir, 'llava-model'), '--max-pixels', '10000']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/apply to Qwen2-VL checkpoints/);
+    expect(refused.stderr).toMatch(/apply to dynamic-resolution checkpoints \(Qwen2-VL\); .* is LLaVA-1.5 \(fixed-size images\)/);
   });
 
   it('demo --model-family qwen2-vl', async () => {
