@@ -18,7 +18,7 @@ const [dir, ...names] = process.argv.slice(2);
 if (process.env.LOAD_RSS_CHILD) {
   const ort = await import('onnxruntime-node');
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  const status = () => Object.fromEntries(readFileSync('/proc/self/status', 'utf8').split('\n').filter((l) => /^Vm(HWM|RSS):/.test(l)).map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]));
+  const status = () => Object.fromEntries(readFileSync('/proc/self/status', 'utf8').split('\n').filter((l) => /^(Vm(HWM|RSS)|Rss(Anon|File)):/.test(l)).map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]));
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(join(dir, manifest.graphs.decoder), { executionProviders: ['cpu'], ...OPTIONS[process.env.LOAD_RSS_CHILD] });
   const loadMs = performance.now() - t0;
@@ -54,12 +54,16 @@ if (process.env.LOAD_RSS_CHILD) {
 const weights = statSync(join(dir, 'weights.bin')).size;
 const GiB = 2 ** 30;
 console.log(`\n${dir}: weights.bin ${(weights / GiB).toFixed(2)} GiB\n`);
-console.log('| session options | load s | RSS after load GiB | × weights | peak (VmHWM) GiB | × weights | 1-token run ms (3rd) |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log('| session options | load s | RSS after load GiB | × weights | of which anonymous | file-backed (clean pages of the weight file) | peak (VmHWM) GiB | × weights | 1-token run ms (3rd) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const name of names.length > 0 ? names : Object.keys(OPTIONS)) {
   const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), dir], { env: { ...process.env, LOAD_RSS_CHILD: name }, encoding: 'utf8', maxBuffer: 2 ** 24 });
   const r = JSON.parse(out.trim().split('\n').at(-1));
   const rss = r.afterLoad.VmRSS;
   const peak = r.afterRun.VmHWM;
-  console.log(`| ${name} ${JSON.stringify(OPTIONS[name])} | ${(r.loadMs / 1000).toFixed(1)} | ${(rss / GiB).toFixed(2)} | ${(rss / weights).toFixed(2)} | ${(peak / GiB).toFixed(2)} | ${(peak / weights).toFixed(2)} | ${r.runMs[2].toFixed(0)} |`);
+  const anon = r.afterLoad.RssAnon;
+  const file = r.afterLoad.RssFile;
+  console.log(
+    `| ${name} ${JSON.stringify(OPTIONS[name])} | ${(r.loadMs / 1000).toFixed(1)} | ${(rss / GiB).toFixed(2)} | ${(rss / weights).toFixed(2)} | ${(anon / GiB).toFixed(2)} (${(anon / weights).toFixed(2)}×) | ${(file / GiB).toFixed(2)} | ${(peak / GiB).toFixed(2)} | ${(peak / weights).toFixed(2)} | ${r.runMs[2].toFixed(0)} |`,
+  );
 }
