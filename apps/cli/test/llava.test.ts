@@ -66,13 +66,13 @@ describe('vasink with a tiny LLaVA checkpoint', () => {
       const row = await rowOf('--method', method);
       expect(row.name).toBe(method.replace('+', '-'));
       expect(row.method).toMatch(described);
-      expect((await rowOf('--method', method)).ids, method).toEqual(row.ids);
+      // The noised image is seeded: a contrast with it gives the same answer every run.
+      if (method.includes('vcd')) expect((await rowOf('--method', method)).ids, method).toEqual(row.ids);
     }
     // The contrast's α = 0 is the row itself; other seeds give other noise (the answer may or may not change).
     expect((await rowOf('--method', 'vcd', '--vcd-alpha', '0')).ids).toEqual(none.ids);
     expect((await rowOf('--method', 'pai', '--pai-alpha', '0', '--pai-gamma', '1')).ids).toEqual(none.ids);
-    const first = (await runCli([...args.slice(0, -1), '--method', 'vaf', '--vaf-enhance', '0', '--vaf-suppress', '0', '--json'])).stdout;
-    expect(JSON.parse(first).rows[0].ids).toEqual(none.ids);
+    expect((await rowOf('--method', 'vaf', '--vaf-enhance', '0', '--vaf-suppress', '0')).ids).toEqual(none.ids);
     // Flags: usage mistakes (exit 2); values out of range: bad input (exit 1).
     for (const [flags, code, message] of [
       [['--method', 'dola'], 2, /--method: unknown method "dola": choose var, pai, vaf, vcd or none/],
@@ -87,7 +87,7 @@ describe('vasink with a tiny LLaVA checkpoint', () => {
       expect(out.stderr.trim().split('\n')).toHaveLength(1);
       expect(out.stderr).toMatch(message);
     }
-  });
+  }, 240_000);
 
   it('inspect --method pai draws the maps of the baseline and PAI on the layers PAI acts on', async () => {
     const out = join(dir, 'inspect-pai');
