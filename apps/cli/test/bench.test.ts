@@ -108,6 +108,26 @@ describe('vasink bench and generation timings on a tiny LLaVA checkpoint', () =>
     expect(only.decode.off.ms).toHaveLength(2);
   });
 
+  it('bench --method times another method against off: PAI as its two decoder rows, VAF as one', async () => {
+    for (const [method, rows] of [['pai', 2], ['vaf', 1]] as const) {
+      const out = await runCli(['bench', '--model', model, '--method', method, ...TINY, '--json']);
+      expect(out.code, out.stderr).toBe(0);
+      const record = JSON.parse(out.stdout);
+      expect(record.settings).toMatchObject({ method, onRows: rows, var: null, varSkipped: null });
+      expect(record.settings.methodSettings).toMatch(method === 'pai' ? /^PAI α=0.2 .*γ=1.1/ : /^VAF β=0.15/);
+      const [context] = record.contexts;
+      expect(context.decode.on.tokensPerSecond).toBeGreaterThan(0);
+      expect(context.decode.onOffTimeRatio).toBeGreaterThan(0);
+    }
+    const table = await runCli(['bench', '--model', model, '--method', 'vcd', '--decode', '2', '--runs', '1', '--probe-mib', '16', '--settle', '0']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/\| vcd on \|/);
+    expect(table.stdout).toMatch(/2 decoder rows: the contrast's counterpart as a second row of the same prompt/);
+    const none = await runCli(['bench', '--model', model, '--method', 'none']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--method none: bench times a method against off/);
+  });
+
   it('bench refuses bad flags and directories in one line', async () => {
     const cases: [string[], number, RegExp][] = [
       [['bench'], 2, /--model is required/],

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { decodeImage } from '@vasink/image';
 import {
+  type AttentionMethod,
   type DecoderStep,
   type Device,
   type PreparedRequest,
@@ -10,10 +11,13 @@ import {
   argmax,
   decodeFloor,
   decodeStepBytes,
+  describeMethodRow,
   graphWeightBytes,
   measureReadBandwidth,
   median,
+  methodRow,
   pairedRatio,
+  parseMethods,
   timeInterleaved,
 } from '@vasink/runtime';
 import { VasinkError } from '@vasink/tensor';
@@ -44,6 +48,9 @@ Prints one table (--json: one record); progress goes to stderr.
   --prompt <text>        the question (default "Describe the image in detail.")
   --device <d>           auto (default) | cuda | cpu
   --threads <n>          onnxruntime intra-op threads
+  --method <m>           the method timed against off: var (default, general preset), pai, vaf, vcd
+                         or several joined by + (var+vcd); a method with a contrast (pai, vcd) is
+                         timed as its decoder rows: its own and a second row of the same prompt
   --sink-dims <a,b>      sink dimensions for VAR on (models without known ones: else VAR is skipped)
   --settle <ms>          idle before each timed call, so onnxruntime's spinning threads park (default 20)
   --probe-mib <n>        size of the bandwidth probe's matrix (default 1024)
@@ -67,6 +74,7 @@ export const BENCH_FLAGS = {
   device: { type: 'string' },
   threads: { type: 'string' },
   'sink-dims': { type: 'string' },
+  method: { type: 'string' },
   settle: { type: 'string' },
   'probe-mib': { type: 'string' },
   json: { type: 'boolean' },
@@ -82,8 +90,9 @@ interface VariantTimes {
   readonly tokensPerSecond: number;
 }
 
-/** A decoder step driven greedily, one row, never stopping. */
-function drive(step: DecoderStep<unknown>) {
+/** A decoder step driven greedily, never stopping: every row is fed row 0's choice (as a contrast's two rows are). */
+function drive(step: DecoderStep<unknown>, rows = 1) {
+  const all = Array.from({ length: rows }, (_, r) => r);
   let logits: Float32Array | undefined;
   let decoded = 0;
   return {
@@ -92,7 +101,8 @@ function drive(step: DecoderStep<unknown>) {
     },
     decode: async () => {
       if (!logits) throw new VasinkError('decode before prefill', { code: 'BENCH_ORDER' });
-      logits = (await step.decode({ rows: [0], ids: [argmax(logits)], finished: [] })).logits[0];
+      const next = argmax(logits);
+      logits = (await step.decode({ rows: all, ids: all.map(() => next), finished: [] })).logits[0];
       decoded++;
     },
     get decoded() {
@@ -137,6 +147,14 @@ export async function runBench(args: string[]): Promise<number> {
   const runs = numberFlag(values.runs, 'runs', { integer: true, min: 1 }) ?? 3;
   const settleMs = numberFlag(values.settle, 'settle', { min: 0 }) ?? 20;
   const probeMiB = numberFlag(values['probe-mib'], 'probe-mib', { min: 1 }) ?? 1024;
+  let methods: AttentionMethod[];
+  try {
+    methods = parseMethods(values.method ?? 'var');
+  } catch (error) {
+    throw new UsageError(`--method: ${(error as Error).message}`);
+  }
+  if (methods.length === 0) throw new UsageError('--method none: bench times a method against off; name one (var, pai, vaf, vcd)');
+  const methodSpec = methods.map((m) => m.name).join('+');
   const requested = intListFlag(values.context, 'context');
   if (requested?.some((c) => c < 1)) throw new UsageError(`--context must list positive token counts, got "${values.context}"`);
   const question = values.prompt ?? DEFAULT_QUESTION;
@@ -144,13 +162,13 @@ export async function runBench(args: string[]): Promise<number> {
   const image = await decodeImage(imageFile);
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-  // The preflight provisions for the longest context and its decode steps, two KV caches (VAR off and on).
+  // The preflight provisions for the longest context and its decode steps: a KV cache for off, one per row of on.
   const longest = requested ? Math.max(...requested) : undefined;
   log(`loading ${values.model}`);
   const loadStarted = performance.now();
   const model = await openModel(
     { ...values, context: undefined },
-    longest === undefined ? {} : { memory: { contextTokens: longest + decodeSteps, promptTokens: longest, rows: 2 } },
+    longest === undefined ? {} : { memory: { contextTokens: longest + decodeSteps, promptTokens: longest, rows: 1 + Math.max(...methods.map((m) => m.batchRows)) } },
   );
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   const rssAfterLoadBytes = process.memoryUsage().rss;
@@ -162,9 +180,18 @@ export async function runBench(args: string[]): Promise<number> {
   };
   try {
     const varConfig = resolveVarConfig({ preset: 'general' });
-    const varSkipped = model.sinkDims ? null : `no sink dimensions are known for this model (backbone ${model.manifest.sink.backbone ?? 'unknown'}); pass --sink-dims to time VAR on`;
-    if (varSkipped) log(`VAR on skipped: ${varSkipped}`);
-    const variants: { name: 'off' | 'on'; row: RowSettings }[] = [{ name: 'off', row: {} }, ...(varSkipped ? [] : [{ name: 'on' as const, row: { var: varConfig } }])];
+    const withVar = methods.some((m) => m.name === 'var');
+    const varSkipped =
+      withVar && !model.sinkDims ? `no sink dimensions are known for this model (backbone ${model.manifest.sink.backbone ?? 'unknown'}); pass --sink-dims to time VAR on` : null;
+    const label = methods.map((m) => m.label).join(' + ');
+    if (varSkipped) log(`${label} on skipped: ${varSkipped}`);
+    const decoder = model.manifest.decoder;
+    const facts = { numLayers: decoder.numLayers, numHeads: decoder.numHeads, hiddenSize: decoder.hiddenSize, sinkDims: model.sinkDims ?? [], sinkStartLayer: model.manifest.sink.startLayer };
+    const { contrast, ...graphRow } = methodRow(methods, facts);
+    // A contrast's counterpart is one more decoder row of the same length (VCD's noised image) or shorter (PAI's text-only prompt).
+    const onRows: RowSettings[] = contrast ? [graphRow, graphRow] : [graphRow];
+    const methodLabel = describeMethodRow(contrast ? { ...graphRow, contrast } : graphRow);
+    const variants: { name: 'off' | 'on'; rows: RowSettings[] }[] = [{ name: 'off', rows: [{}] }, ...(varSkipped ? [] : [{ name: 'on' as const, rows: onRows }])];
 
     // Vision: one warm-up run, then `runs` timed ones; the first request serves every context.
     log(`vision: ${runs + 1} runs (1 warm-up)`);
@@ -183,7 +210,7 @@ export async function runBench(args: string[]): Promise<number> {
     // Warm-up on the natural prompt: every variant prefills and decodes two steps, untimed.
     log('warm-up');
     for (const variant of variants) {
-      const warm = drive(await model.decoderStep(natural, { rows: [variant.row] }));
+      const warm = drive(await model.decoderStep(natural, { rows: variant.rows }), variant.rows.length);
       await warm.prefill();
       for (let s = 0; s < Math.min(2, decodeSteps); s++) await warm.decode();
       await warm.dispose();
@@ -197,7 +224,7 @@ export async function runBench(args: string[]): Promise<number> {
       const decodeMs = variants.map(() => [] as number[]);
       let reached = context;
       for (let r = 0; r < runs; r++) {
-        const drivers = await Promise.all(variants.map(async (v) => drive(await model.decoderStep(prepared, { rows: [v.row] }))));
+        const drivers = await Promise.all(variants.map(async (v) => drive(await model.decoderStep(prepared, { rows: v.rows }), v.rows.length)));
         const prefill = await timeInterleaved(
           drivers.map((d) => d.prefill),
           { rounds: 1, rotation: r, settleMs },
@@ -280,7 +307,19 @@ export async function runBench(args: string[]): Promise<number> {
       quantization: manifest.quantization?.scheme ?? null,
       device,
       threads: threads ?? null,
-      settings: { runs, decodeSteps, settleMs, image: imageFile, question, varPreset: varSkipped ? null : 'general', var: varSkipped ? null : varConfig, varSkipped },
+      settings: {
+        runs,
+        decodeSteps,
+        settleMs,
+        image: imageFile,
+        question,
+        method: methodSpec,
+        methodSettings: varSkipped ? null : methodLabel,
+        onRows: onRows.length,
+        varPreset: varSkipped || !withVar ? null : 'general',
+        var: varSkipped || !withVar ? null : varConfig,
+        varSkipped,
+      },
       load: { seconds: loadSeconds, rssAfterLoadBytes },
       peakRssBytes,
       vision: { images: 1, imageTokens, ms: visionMs.map((x) => +x.toFixed(3)), msPerImage: median(visionMs) },
@@ -312,6 +351,10 @@ export interface BenchRecord {
     readonly settleMs: number;
     readonly image: string;
     readonly question: string;
+    /** The method timed against off (`--method`), its settings in words, and the decoder rows its "on" variant runs. */
+    readonly method: string;
+    readonly methodSettings: string | null;
+    readonly onRows: number;
     readonly varPreset: 'general' | null;
     readonly var: VarConfig | null;
     /** Why VAR on was not timed; null when it was. */
@@ -394,7 +437,8 @@ export function benchTable(record: BenchRecord): string {
   }
   rows.push(['peak RSS', '', mib(record.peakRssBytes), '', '', '', '']);
   rows.push(['read bandwidth', '', `${(record.bandwidth.bytesPerSecond / 1e9).toFixed(1)} GB/s`, '', '', '', '']);
-  const header = ['test', 'context', 'VAR off', 'VAR on', 'on/off time', 'floor tok/s', 'of floor (off / on)'];
+  const onLabel = record.settings.method === 'var' ? 'VAR on' : `${record.settings.method} on`;
+  const header = ['test', 'context', record.settings.method === 'var' ? 'VAR off' : 'off', onLabel, 'on/off time', 'floor tok/s', 'of floor (off / on)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
   const w = record.decoderWeights;
@@ -411,7 +455,7 @@ export function benchTable(record: BenchRecord): string {
     ...rows.map(line),
     '',
     `floor = bytes one decode step reads ÷ read bandwidth: decoder weights ${mib(w.storedBytes)} as stored (${byDtype})${w.widenedOnCpu ? `, read as ${mib(w.readBytes)} (onnxruntime's CPU provider widens float16 to float32)` : ''} + KV cache (${kv} tokens, the middle of the timed steps); bandwidth: ${record.bandwidth.method}.`,
-    `prefill: median of ${record.settings.runs} run${record.settings.runs === 1 ? '' : 's'}; decode: 1000 / median step ms over ${record.contexts[0]?.decode.tokens ?? 0} steps per variant; VAR on (general preset) and off alternate step by step, order rotated, ${record.settings.settleMs} ms settle; on/off = median of paired time ratios.${record.settings.varSkipped ? ` VAR on skipped: ${record.settings.varSkipped}.` : ''}`,
+    `prefill: median of ${record.settings.runs} run${record.settings.runs === 1 ? '' : 's'}; decode: 1000 / median step ms over ${record.contexts[0]?.decode.tokens ?? 0} steps per variant; ${record.settings.methodSettings ?? record.settings.method} on${record.settings.onRows > 1 ? ` (${record.settings.onRows} decoder rows: the contrast's counterpart as a second row of the same prompt)` : ''} and off alternate step by step, order rotated, ${record.settings.settleMs} ms settle; on/off = median of paired time ratios.${record.settings.varSkipped ? ` ${record.settings.method === 'var' ? 'VAR' : record.settings.method} on skipped: ${record.settings.varSkipped}.` : ''}`,
   ].join('\n');
 }
 
