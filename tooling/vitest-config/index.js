@@ -9,7 +9,8 @@ const base = defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Hooks convert and load models; turbo runs several packages' suites at once on 2 cores.
+    hookTimeout: 300_000,
     pool: 'forks',
     setupFiles: [fileURLToPath(new URL('./fast-check-seed.js', import.meta.url))],
     // Also a JSON record per package, summed by tooling/scripts/test-summary.mjs after `pnpm test`.
