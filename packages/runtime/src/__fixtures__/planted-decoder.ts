@@ -1,22 +1,11 @@
 import { seededRandom } from '@vasink/test-utils';
 import type { DecoderConfig } from '@vasink/transformer-graph';
+import { tinyConfig } from '@vasink/transformer-graph/testing';
 import { VAR_PRESETS, type VarConfig } from '@vasink/var';
 import type { DecoderPromptRow } from '../decoder-batch.js';
 
-/** A 4-layer decoder small enough to run hundreds of steps in a test. */
-export const PLANTED_DECODER_CONFIG: DecoderConfig = {
-  hiddenSize: 64,
-  numLayers: 4,
-  numHeads: 4,
-  numKvHeads: 2,
-  headDim: 16,
-  intermediateSize: 96,
-  vocabSize: 60,
-  rmsNormEps: 1e-6,
-  rope: { type: 'default', theta: 10000 },
-  attentionBias: false,
-  tieWordEmbeddings: false,
-};
+/** A 4-layer decoder small enough to run hundreds of steps in a test (the transformer-graph tests' tiny decoder, vocabulary 60). */
+export const PLANTED_DECODER_CONFIG: DecoderConfig = tinyConfig({ vocabSize: 60 });
 /** Dimensions the planted sinks are massive in. */
 export const PLANTED_SINK_DIMS = [7, 40];
 /** Token ids as text: `<12><7>`. */
