@@ -5,7 +5,7 @@ export type { DecoderAttention, DecoderGraphOptions } from './decoder-graph.js';
 export { referenceDecoderStep } from './reference-decoder.js';
 export { referenceLayerNorm, referenceLinear } from './reference-ops.js';
 export type { ReferenceDecoderStep, ReferenceDecoderStepOptions } from './reference-decoder.js';
-export { interventionFeeds, interventionReferences, layerMaskRows, validateInterventionRow } from './intervention.js';
+export { interventionFeeds, interventionReferences, validateInterventionRow } from './intervention.js';
 export type {
   AnyIntervention,
   AttentionIntervention,

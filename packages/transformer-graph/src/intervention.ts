@@ -156,13 +156,3 @@ export function validateInterventionRow(interventions: readonly AnyIntervention[
     if (settings !== undefined) (intervention as AttentionIntervention).validate(settings as never, model);
   }
 }
-
-/** Per row and layer: `[batch, layers]` uint8 1 where `active(row, layer)`; a row without settings is all 0. */
-export function layerMaskRows<S>(rows: readonly (S | undefined)[], numLayers: number, active: (settings: S, layer: number) => boolean): Uint8Array {
-  const out = new Uint8Array(rows.length * numLayers);
-  rows.forEach((settings, b) => {
-    if (settings === undefined) return;
-    for (let l = 0; l < numLayers; l++) out[b * numLayers + l] = active(settings, l) ? 1 : 0;
-  });
-  return out;
-}
