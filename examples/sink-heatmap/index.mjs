@@ -37,11 +37,12 @@ const inspection = await model.inspect(prepared, [{}, { var: varConfig }]);
 const [base, withVar] = inspection.rows;
 const positions = [...prepared.prompt.imageMask.entries()].filter(([, m]) => m).map(([t]) => t);
 const firstImage = positions[0];
-const grid = prepared.images.grids[0];
+const panel = prepared.images.panels[0][0];
+const grid = { rows: panel.rows, cols: panel.cols };
 const tokens = prepared.prompt.inputIds.length;
 const heads = model.manifest.decoder.numHeads;
 
-console.log(`prompt: ${tokens} tokens, ${positions.length} image tokens (${grid.rows}×${grid.cols})`);
+console.log(`prompt: ${tokens} tokens, ${positions.length} image tokens (first picture ${grid.rows}×${grid.cols})`);
 console.log('| layer | sinks | image patches that are sinks | selected rows per head | moved |');
 console.log('|---|---|---|---|---|');
 withVar.layers.forEach((layer, l) => {
@@ -51,13 +52,17 @@ withVar.layers.forEach((layer, l) => {
 
 // 4. Pictures: the visual sinks, and layer 2's attention over the image, base vs VAR.
 const layer = Math.min(2, withVar.layers.length - 1);
-const perPatch = (row) => positions.map((t) => {
+// The panel's cell k shows the image's token panel.tokens[k].
+const perPatch = (row) => panel.tokens.map((k) => positions[k]).map((t) => {
   let sum = 0;
   for (let h = 0; h < heads; h++) sum += row.layers[layer].attention[h * tokens + t];
   return sum / heads;
 });
-const view = prepared.images.views[0];
-const sinkPatches = withVar.layers[layer].sinkPositions.filter((t) => prepared.prompt.imageMask[t]).map((t) => t - firstImage);
+const view = panel.view;
+const sinkPatches = withVar.layers[layer].sinkPositions
+  .filter((t) => prepared.prompt.imageMask[t])
+  .map((t) => panel.tokens.indexOf(t - firstImage))
+  .filter((cell) => cell >= 0);
 await writeFile(join(out, 'sinks.png'), await encodePng(markTokens(view, sinkPatches, grid, [255, 0, 0])));
 await writeFile(join(out, `attention-L${layer}-base.png`), await encodePng(overlayHeatmap(view, perPatch(base), grid, { alpha: 0.55 })));
 await writeFile(join(out, `attention-L${layer}-var.png`), await encodePng(overlayHeatmap(view, perPatch(withVar), grid, { alpha: 0.55 })));

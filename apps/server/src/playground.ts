@@ -268,8 +268,8 @@ function draw() {
   ctx.drawImage(view, 0, 0, canvas.width, canvas.height);
   const map = layer.maps && layer.maps.find((m) => m.image === 0);
   const { rows, cols } = image.grid;
-  if (map && rows * cols === map[which].length) {
-    const values = map[which];
+  if (map && image.tokens && rows * cols === image.tokens.length) {
+    const values = image.tokens.map((t) => map[which][t]);
     let lo = Infinity, hi = -Infinity;
     for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
     const off = document.createElement('canvas');
@@ -290,7 +290,10 @@ function draw() {
   if ($('show-sinks').checked) {
     ctx.strokeStyle = 'rgb(255, 0, 0)';
     ctx.lineWidth = 2;
-    for (const s of visual) ctx.strokeRect((s.patch % cols) * cw + 1, Math.floor(s.patch / cols) * ch + 1, cw - 2, ch - 2);
+    for (const s of visual) {
+      const cell = image.tokens ? image.tokens.indexOf(s.patch) : s.patch;
+      if (cell >= 0) ctx.strokeRect((cell % cols) * cw + 1, Math.floor(cell / cols) * ch + 1, cw - 2, ch - 2);
+    }
   }
   const sinks = $('sinks');
   sinks.textContent = '';

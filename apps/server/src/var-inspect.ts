@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { encodePng } from '@vasink/image';
+import { type RgbImage, encodePng } from '@vasink/image';
 import type { Inspection, PreparedRequest } from '@vasink/runtime';
 import { varLayerMask } from '@vasink/var';
 import { invalidRequest } from './api-error.js';
@@ -15,7 +15,7 @@ export interface InspectSink {
   position: number;
   /** The token's text for text sinks (BOS, punctuation, …); absent for image patches. */
   token?: string;
-  /** For visual sinks: which image and which patch (row-major in the image's grid). */
+  /** For visual sinks: which image, and which of its tokens (an index into the image's `tokens` of its panels). */
   image?: number;
   patch?: number;
 }
@@ -39,6 +39,16 @@ export interface InspectLayer {
   maps?: { image: number; base: number[]; var: number[] }[];
 }
 
+/** One picture of an image's tokens: `view` (PNG data URL) cut into `grid`; cell k shows the image's token `tokens[k]` (an index into `maps[].base/var`). */
+export interface InspectPanel {
+  label?: string;
+  width: number;
+  height: number;
+  grid: { rows: number; cols: number };
+  view: string;
+  tokens: number[];
+}
+
 /** The body of `POST /v1/var/inspect`'s answer. */
 export interface InspectResponse {
   id: string;
@@ -47,7 +57,8 @@ export interface InspectResponse {
   model: string;
   var: VarEcho;
   prompt: { tokens: number; image_tokens: number; text: string };
-  images: { index: number; width: number; height: number; grid: { rows: number; cols: number }; view: string }[];
+  /** Per image, its first panel (`width`, `height`, `grid`, `view`, `tokens`) and every panel (LLaVA-NeXT: base view and tiles). */
+  images: (InspectPanel & { index: number; panels: InspectPanel[] })[];
   layers: InspectLayer[];
 }
 
@@ -102,13 +113,19 @@ export async function handleVarInspect(ctx: ServerContext, scope: RequestScope, 
     var: selection.echo,
     prompt: { tokens: prepared.prompt.inputIds.length, image_tokens: prepared.prompt.imageMask.reduce((a, m) => a + m, 0), text: prepared.prompt.text },
     images: await Promise.all(
-      prepared.images.views.map(async (view, index) => ({
-        index,
-        width: view.width,
-        height: view.height,
-        grid: { rows: prepared.images.grids[index]?.rows ?? 0, cols: prepared.images.grids[index]?.cols ?? 0 },
-        view: `data:image/png;base64,${Buffer.from(await encodePng(view)).toString('base64')}`,
-      })),
+      prepared.images.panels.map(async (panels, index) => {
+        const described = await Promise.all(
+          panels.map(async (panel): Promise<InspectPanel> => ({
+            ...(panel.label === undefined ? {} : { label: panel.label }),
+            width: panel.view.width,
+            height: panel.view.height,
+            grid: { rows: panel.rows, cols: panel.cols },
+            view: `data:image/png;base64,${Buffer.from(await encodePng(panel.view as RgbImage)).toString('base64')}`,
+            tokens: [...panel.tokens],
+          })),
+        );
+        return { index, ...(described[0] as InspectPanel), panels: described };
+      }),
     ),
     layers: layerReports({ ctx, prepared, inspection, active, mapLayers: withMaps ? mapLayers : new Set() }),
   };

@@ -94,7 +94,7 @@ describe('convertLlava across layouts', () => {
 
   it('refuses image pixel bounds: LLaVA-1.5 images have one fixed size', async () => {
     await expect(llavaFamily.convert({ source: '/nonexistent', target: '/nonexistent-too', dtype: 'float32', imagePixels: { max: 10_000 } })).rejects.toThrow(
-      /fixed square input .* apply to Qwen2-VL only/,
+      /square input or, for LLaVA-NeXT, to its image_grid_pinpoints .* apply to Qwen2-VL only/,
     );
   });
 
@@ -188,14 +188,20 @@ describe('convertLlava errors, raised before anything is written', () => {
 
   it('names the architecture it does not convert', async () => {
     const original = config();
-    writeConfig({ ...original, architectures: ['LlavaNextForConditionalGeneration'], model_type: 'llava_next' });
-    const { out, attempt } = convert();
-    await expect(attempt).rejects.toThrow(UnsupportedCheckpointError);
-    await expect(attempt).rejects.toThrow(/LlavaNextForConditionalGeneration.*is not LLaVA-1\.5/);
-    expect(existsSync(out)).toBe(false);
-    writeConfig({ ...original, text_config: { ...(original.text_config as object), model_type: 'mistral' } });
-    await expect(convert().attempt).rejects.toThrow(/language model is "mistral"/);
-    writeConfig(original);
+    try {
+      writeConfig({ ...original, architectures: ['LlavaOnevisionForConditionalGeneration'], model_type: 'llava_onevision' });
+      const { out, attempt } = convert();
+      await expect(attempt).rejects.toThrow(UnsupportedCheckpointError);
+      await expect(attempt).rejects.toThrow(/LlavaOnevisionForConditionalGeneration.*is not LLaVA; the LLaVA adapter converts/);
+      expect(existsSync(out)).toBe(false);
+      writeConfig({ ...original, text_config: { ...(original.text_config as object), model_type: 'gemma' } });
+      await expect(convert().attempt).rejects.toThrow(/language model is "gemma"/);
+      // Mistral backbones convert without a sliding window only (absent means MistralConfig's 4096).
+      writeConfig({ ...original, text_config: { ...(original.text_config as object), model_type: 'mistral', max_position_embeddings: 32768 } });
+      await expect(convert().attempt).rejects.toThrow(/text_config\.sliding_window is 4096 \(absent means MistralConfig's 4096\)/);
+    } finally {
+      writeConfig(original);
+    }
   });
 
   it('names the file and the field of an invalid config value', async () => {

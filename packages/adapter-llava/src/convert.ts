@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '@vasink/tensor';
 import { buildDecoderGraph, buildEmbeddingGraph, decoderWeightShapes } from '@vasink/transformer-graph';
 import { LlavaConfigError } from './errors.js';
 import { type LlavaConfig, llavaTokensPerImage } from './llava-config.js';
+import type { LlavaPromptFormat } from './llava-prompt.js';
 import { type LlavaCheckpoint, type LlavaLayout, readLlavaCheckpoint } from './llava-checkpoint.js';
 import { CLIP_NORMALIZATION } from './prepare-images.js';
 import { buildLlavaVisionGraph, visionWeightSource } from './vision-graph.js';
@@ -45,6 +46,22 @@ export interface LlavaAdapterSettings {
   readonly visionFeatureSelectStrategy: 'default' | 'full';
   /** False for the original layout: `tokens.imageTokenId` is a placeholder. */
   readonly imageTokenInVocabulary: boolean;
+}
+
+/** The `adapter` section of a LLaVA-NeXT manifest. */
+export interface LlavaNextAdapterSettings {
+  readonly layout: LlavaLayout;
+  /** The tower's square input (one tile), pixels. */
+  readonly imageSize: number;
+  readonly patchSize: number;
+  /** `image_grid_pinpoints`, each `[height, width]`. */
+  readonly pinpoints: readonly (readonly [number, number])[];
+  readonly imageMean: readonly [number, number, number];
+  readonly imageStd: readonly [number, number, number];
+  readonly rescaleFactor: number;
+  /** The original evaluation format of the backbone: `vicuna_v1` (Vicuna), `mistral_instruct` (Mistral). */
+  readonly promptFormat: LlavaPromptFormat;
+  readonly visionFeatureLayer: number;
 }
 
 type Json = Record<string, unknown>;
@@ -91,6 +108,13 @@ async function readPreprocessor(dirs: readonly string[], config: LlavaConfig): P
     const json = await readOptionalJson(file);
     if (!json) continue;
     const size = config.vision.imageSize;
+    const pinpoints = json.image_grid_pinpoints;
+    if (config.anyres && pinpoints !== undefined && JSON.stringify(pinpoints) !== JSON.stringify(config.anyres.pinpoints)) {
+      throw new LlavaConfigError(
+        `${file}: image_grid_pinpoints ${JSON.stringify(pinpoints)} differ from config.json's ${JSON.stringify(config.anyres.pinpoints)}; the processor and the model must tile alike`,
+        { file, field: 'image_grid_pinpoints' },
+      );
+    }
     const crop = json.do_center_crop === false ? undefined : sizeOf(json.crop_size, file, 'crop_size');
     const resize = sizeOf(json.size, file, 'size');
     for (const [field, value] of [['crop_size', crop], ['size', resize]] as const) {
@@ -132,12 +156,12 @@ async function loadCheckpointTokenizer(checkpoint: LlavaCheckpoint): Promise<Tok
  * profile (7B: 1415, 2533; 13B: 2100, 4743), else none (`dims: null`) —
  * an unknown backbone does not fail the conversion.
  */
-export function resolveLlavaSinkDims(config: Pick<LlavaConfig, 'text' | 'sinkDims'>, userDims?: readonly number[]): ModelManifest['sink'] {
+export function resolveLlavaSinkDims(config: Pick<LlavaConfig, 'text' | 'textModelType' | 'sinkDims'>, userDims?: readonly number[]): ModelManifest['sink'] {
   const { hiddenSize, numLayers } = config.text;
   const given = userDims && userDims.length > 0 ? userDims : config.sinkDims;
   if (given) assertSinkDims(given, hiddenSize);
   try {
-    const resolved = resolveSinkDims({ modelType: 'llama', hiddenSize, numLayers, ...(given ? { userSinkDims: given } : {}) });
+    const resolved = resolveSinkDims({ modelType: config.textModelType, hiddenSize, numLayers, ...(given ? { userSinkDims: given } : {}) });
     return { dims: [...resolved.sinkDims], startLayer: resolved.startLayer, backbone: resolved.backbone ?? null, source: resolved.source };
   } catch (error) {
     if (error instanceof UnknownSinkDimsError) return { dims: null, startLayer: 2, backbone: null, source: 'none' };
@@ -147,7 +171,9 @@ export function resolveLlavaSinkDims(config: Pick<LlavaConfig, 'text' | 'sinkDim
 
 /**
  * Convert a LLaVA-1.5 checkpoint (llava-hf, old or new tensor names, or the
- * original release with its CLIP tower) into a vasink model directory:
+ * original release with its CLIP tower) or a LLaVA-NeXT one (llava-hf
+ * `LlavaNextForConditionalGeneration`: family `llava-next`, the vision graph
+ * packing anyres tiles) into a vasink model directory:
  * `vision.onnx`, `embed.onnx`, `decoder.onnx` (VAR), `decoder-diagnostics.onnx`,
  * one shared `weights.bin` (each tensor written once), the tokenizer and
  * preprocessor files, and `manifest.json`. Everything is validated first —
@@ -158,7 +184,7 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
   const { source, target } = options;
   if (options.imagePixels) {
     throw new InvalidArgumentError(
-      'LLaVA-1.5 resizes every image to its vision tower\'s fixed square input (336×336 for the released checkpoints): image pixel bounds apply to Qwen2-VL only',
+      'LLaVA resizes images to its vision tower\'s square input or, for LLaVA-NeXT, to its image_grid_pinpoints (336×336 tiles for the released checkpoints): image pixel bounds apply to Qwen2-VL only',
       { imagePixels: options.imagePixels },
     );
   }
@@ -204,6 +230,15 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
     const generationEos = generation?.eos_token_id;
     for (const id of Array.isArray(generationEos) ? generationEos : [generationEos]) if (typeof id === 'number') eos.add(id);
     const bosTokenId = tokenizer.bosTokenId ?? config.bosTokenId;
+    const next: LlavaNextAdapterSettings | undefined = config.anyres && {
+      layout: checkpoint.layout,
+      imageSize: config.vision.imageSize,
+      patchSize: config.vision.patchSize,
+      pinpoints: config.anyres.pinpoints,
+      ...preprocessor.normalization,
+      promptFormat: config.textModelType === 'mistral' ? 'mistral_instruct' : 'vicuna_v1',
+      visionFeatureLayer: config.visionFeatureLayer,
+    };
     const adapter: LlavaAdapterSettings = {
       layout: checkpoint.layout,
       imageSize: config.vision.imageSize,
@@ -217,7 +252,7 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
       imageTokenInVocabulary: config.imageTokenId !== undefined,
     };
     return await writer.finish({
-      family: 'llava',
+      family: next ? 'llava-next' : 'llava',
       architecture: config.architecture,
       decoder: config.text,
       graphs: {
@@ -232,7 +267,7 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
         eosTokenIds: [...eos],
         ...(bosTokenId === undefined ? {} : { bosTokenId }),
       },
-      adapter: { ...adapter },
+      adapter: next ? { ...next } : { ...adapter },
       source: { path: resolve(source), producer: PRODUCER },
     });
   } finally {

@@ -9,7 +9,7 @@ import {
   checkpointWeightSource,
 } from '@vasink/transformer-graph';
 import { LlavaConfigError, MissingVisionTowerError, UnsupportedCheckpointError } from './errors.js';
-import { type LlavaConfig, llavaArchitectureOf, parseLlavaConfig } from './llava-config.js';
+import { type LlavaConfig, anyLlavaArchitectureOf, parseLlavaConfig } from './llava-config.js';
 import { VISION_PREFIX, type VisionWeightSources, assertVisionWeights } from './vision-weights.js';
 
 /**
@@ -20,7 +20,7 @@ import { VISION_PREFIX, type VisionWeightSources, assertVisionWeights } from './
  */
 export type LlavaLayout = 'llava-hf-legacy' | 'llava-hf' | 'original';
 
-/** A LLaVA-1.5 checkpoint, config read and every tensor checked. */
+/** A LLaVA-1.5 or LLaVA-NeXT checkpoint, config read and every tensor checked. */
 export interface LlavaCheckpoint {
   readonly dir: string;
   readonly config: LlavaConfig;
@@ -120,7 +120,7 @@ const EMBEDDED_TOWER = 'model.vision_tower.vision_tower.';
 export async function readLlavaCheckpoint(dir: string, options: ReadLlavaCheckpointOptions = {}): Promise<LlavaCheckpoint> {
   const configFile = join(dir, 'config.json');
   const rawConfig = await readJsonFile(configFile, 'a Hugging Face checkpoint directory holds config.json');
-  const architecture = llavaArchitectureOf(rawConfig);
+  const architecture = anyLlavaArchitectureOf(rawConfig);
   if (!architecture) parseLlavaConfig(rawConfig, { file: configFile }); // throws the unsupported-architecture error
 
   const towerConfigFile = options.visionTower ? join(options.visionTower, 'config.json') : undefined;
@@ -148,7 +148,7 @@ export async function readLlavaCheckpoint(dir: string, options: ReadLlavaCheckpo
     let decoderNaming: WeightNaming;
     let visionWeights: VisionWeightSources;
     let visionTowerDir: string | undefined;
-    if (architecture === 'LlavaForConditionalGeneration') {
+    if (architecture === 'LlavaForConditionalGeneration' || architecture === 'LlavaNextForConditionalGeneration') {
       const found = (['llava-hf-legacy', 'llava-hf'] as const).find((candidate) => checkpoint.has(llavaLayoutNaming(candidate).decoder('embed_tokens.weight')));
       if (found) {
         layout = found;

@@ -26,14 +26,32 @@ export interface LlavaProjectorConfig {
   readonly bias: boolean;
 }
 
-/** The two config shapes LLaVA-1.5 checkpoints come in. */
-export type LlavaArchitecture = 'LlavaForConditionalGeneration' | 'LlavaLlamaForCausalLM';
+/** The two config shapes LLaVA-1.5 checkpoints come in, and LLaVA-NeXT (v1.6, llava-hf). */
+export type LlavaArchitecture = 'LlavaForConditionalGeneration' | 'LlavaLlamaForCausalLM' | 'LlavaNextForConditionalGeneration';
+
+/** Language backbones a LLaVA checkpoint may carry (both LLaMA-shaped: RMSNorm, SwiGLU, RoPE, GQA). */
+export type LlavaTextModelType = 'llama' | 'mistral';
+
+/**
+ * LLaVA-NeXT's anyres input: the image is resized into the best of the
+ * `pinpoints` resolutions (height, width), cut into tower-sized tiles, and
+ * fed beside a base image resized to the tower's square; tile features are
+ * unpadded and end each row with the learned `image_newline`.
+ */
+export interface LlavaAnyres {
+  /** `image_grid_pinpoints`, each `[height, width]` in pixels, multiples of the tower's image size. */
+  readonly pinpoints: readonly (readonly [number, number])[];
+}
 
 /** Everything the adapter reads from a LLaVA-1.5 `config.json`, defaults filled as transformers fills them. */
 export interface LlavaConfig {
   readonly architecture: LlavaArchitecture;
-  /** The language model (LLaMA / Vicuna). */
+  /** The language model (LLaMA / Vicuna, or Mistral for LLaVA-NeXT). */
   readonly text: DecoderConfig;
+  /** `text_config.model_type`: which backbone's sink-dimension profile applies. */
+  readonly textModelType: LlavaTextModelType;
+  /** LLaVA-NeXT's tiling; undefined for LLaVA-1.5 (one square image per image). */
+  readonly anyres?: LlavaAnyres | undefined;
   readonly vision: ClipVisionConfig;
   readonly projector: LlavaProjectorConfig;
   /** Index into the vision tower's hidden states (hidden_states[0] = embeddings after pre_layrnorm); LLaVA-1.5: −2. */
@@ -92,8 +110,25 @@ const CLIP_VISION_DEFAULTS = {
   hidden_act: 'quick_gelu',
 } as const;
 
+/** `MistralConfig()` defaults, for fields a Mistral text config leaves out. */
+const MISTRAL_DEFAULTS = {
+  vocab_size: 32000,
+  hidden_size: 4096,
+  intermediate_size: 14336,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  max_position_embeddings: 4096 * 32,
+  sliding_window: 4096,
+  hidden_act: 'silu',
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  bos_token_id: 1,
+  eos_token_id: 2,
+} as const;
+
 /** `LlamaConfig()` defaults, for fields a text config leaves out. */
-const LLAMA_DEFAULTS = {
+const LLAMA_BASE_DEFAULTS = {
   vocab_size: 32000,
   hidden_size: 4096,
   intermediate_size: 11008,
@@ -106,18 +141,34 @@ const LLAMA_DEFAULTS = {
   eos_token_id: 2,
 } as const;
 
-/** Architectures `matches` accepts. */
+/** LLaVA-1.5 architectures (the `llava` family's `matches`). */
 export const LLAVA_ARCHITECTURES: readonly LlavaArchitecture[] = ['LlavaForConditionalGeneration', 'LlavaLlamaForCausalLM'];
 
-/** The LLaVA architecture of a config.json, or undefined when it is not LLaVA-1.5. */
-export function llavaArchitectureOf(config: Json): LlavaArchitecture | undefined {
+/** LLaVA-NeXT architectures (the `llava-next` family's `matches`). */
+export const LLAVA_NEXT_ARCHITECTURES: readonly LlavaArchitecture[] = ['LlavaNextForConditionalGeneration'];
+
+/** The LLaVA architecture (1.5 or NeXT) of a config.json, or undefined when it is neither. */
+export function anyLlavaArchitectureOf(config: Json): LlavaArchitecture | undefined {
   const architectures = Array.isArray(config.architectures) ? (config.architectures as unknown[]) : [];
-  for (const name of LLAVA_ARCHITECTURES) if (architectures.includes(name)) return name;
+  for (const name of [...LLAVA_ARCHITECTURES, ...LLAVA_NEXT_ARCHITECTURES]) if (architectures.includes(name)) return name;
   if (architectures.length > 0) return undefined;
   // No architectures list: decide by model_type (and the original release's mm_* fields).
   if (config.model_type === 'llava_llama') return 'LlavaLlamaForCausalLM';
   if (config.model_type === 'llava') return 'mm_vision_tower' in config ? 'LlavaLlamaForCausalLM' : 'LlavaForConditionalGeneration';
+  if (config.model_type === 'llava_next') return 'LlavaNextForConditionalGeneration';
   return undefined;
+}
+
+/** The LLaVA-1.5 architecture of a config.json, or undefined when it is not LLaVA-1.5. */
+export function llavaArchitectureOf(config: Json): LlavaArchitecture | undefined {
+  const architecture = anyLlavaArchitectureOf(config);
+  return architecture !== undefined && LLAVA_ARCHITECTURES.includes(architecture) ? architecture : undefined;
+}
+
+/** The LLaVA-NeXT architecture of a config.json, or undefined when it is not LLaVA-NeXT. */
+export function llavaNextArchitectureOf(config: Json): LlavaArchitecture | undefined {
+  const architecture = anyLlavaArchitectureOf(config);
+  return architecture !== undefined && LLAVA_NEXT_ARCHITECTURES.includes(architecture) ? architecture : undefined;
 }
 
 /** Reads typed fields of one JSON object, naming `file` and the field's path in every error. */
@@ -221,15 +272,29 @@ function activation(reader: FieldReader, key: string, fallback: LlavaActivation)
   return reader.oneOf(key, ['quick_gelu', 'gelu', 'gelu_pytorch_tanh'], fallback);
 }
 
-/** A LLaMA text config (`LlamaConfig` defaults for absent fields). */
-function readTextConfig(reader: FieldReader, topLevel: FieldReader): DecoderConfig & { eosTokenIds: number[]; bosTokenId: number } {
+type TextConfig = DecoderConfig & { eosTokenIds: number[]; bosTokenId: number; modelType: LlavaTextModelType };
+
+/** A LLaMA or Mistral text config (`LlamaConfig` / `MistralConfig` defaults for absent fields). */
+function readTextConfig(reader: FieldReader, topLevel: FieldReader): TextConfig {
   // The original release's flat config carries the multimodal model_type (llava, llava_llama) over LLaMA fields.
   const modelType = reader === topLevel ? 'llama' : (reader.json.model_type ?? 'llama');
-  if (modelType !== 'llama') {
+  if (modelType !== 'llama' && modelType !== 'mistral') {
     throw new UnsupportedCheckpointError(
-      `${reader.file}: the language model is ${JSON.stringify(modelType)} (${reader.prefix}model_type); vasink's LLaVA adapter converts LLaMA / Vicuna backbones (LLaVA-1.5)`,
+      `${reader.file}: the language model is ${JSON.stringify(modelType)} (${reader.prefix}model_type); vasink's LLaVA adapter converts LLaMA / Vicuna and Mistral backbones`,
       { file: reader.file, modelType },
     );
+  }
+  const defaults = modelType === 'mistral' ? MISTRAL_DEFAULTS : LLAMA_BASE_DEFAULTS;
+  if (modelType === 'mistral') {
+    // Sliding-window attention equals full attention only while the sequence fits the window.
+    const window = reader.json.sliding_window === undefined ? MISTRAL_DEFAULTS.sliding_window : reader.json.sliding_window;
+    const maxPositions = reader.positiveInt('max_position_embeddings', MISTRAL_DEFAULTS.max_position_embeddings);
+    if (window !== null && !(typeof window === 'number' && window >= maxPositions)) {
+      throw new UnsupportedCheckpointError(
+        `${reader.file}: ${reader.prefix}sliding_window is ${JSON.stringify(window)} (absent means MistralConfig's 4096); vasink's decoder attends to the whole sequence, so it converts Mistral backbones without a sliding window (null, as Mistral-7B-Instruct-v0.2 and llava-v1.6-mistral-7b-hf have)`,
+        { file: reader.file, field: `${reader.prefix}sliding_window` },
+      );
+    }
   }
   if (reader.has('rope_scaling')) {
     throw new LlavaConfigError(`${reader.file}: ${reader.prefix}rope_scaling is set; LLaVA-1.5 uses plain RoPE and scaled RoPE is not supported`, {
@@ -237,13 +302,13 @@ function readTextConfig(reader: FieldReader, topLevel: FieldReader): DecoderConf
       field: `${reader.prefix}rope_scaling`,
     });
   }
-  reader.oneOf('hidden_act', ['silu'], LLAMA_DEFAULTS.hidden_act);
+  reader.oneOf('hidden_act', ['silu'], defaults.hidden_act);
   if (reader.bool('mlp_bias', false)) {
     throw new LlavaConfigError(`${reader.file}: ${reader.prefix}mlp_bias is true; LLaMA MLPs without bias only`, { file: reader.file, field: `${reader.prefix}mlp_bias` });
   }
-  const hiddenSize = reader.positiveInt('hidden_size', LLAMA_DEFAULTS.hidden_size);
-  const numHeads = reader.positiveInt('num_attention_heads', LLAMA_DEFAULTS.num_attention_heads);
-  const numKvHeads = reader.positiveInt('num_key_value_heads', numHeads);
+  const hiddenSize = reader.positiveInt('hidden_size', defaults.hidden_size);
+  const numHeads = reader.positiveInt('num_attention_heads', defaults.num_attention_heads);
+  const numKvHeads = reader.positiveInt('num_key_value_heads', 'num_key_value_heads' in defaults ? defaults.num_key_value_heads : numHeads);
   if (!reader.has('head_dim') && hiddenSize % numHeads !== 0) {
     throw new LlavaConfigError(`${reader.file}: ${reader.prefix}hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads}`, {
       file: reader.file,
@@ -251,21 +316,22 @@ function readTextConfig(reader: FieldReader, topLevel: FieldReader): DecoderConf
     });
   }
   // Older llava-hf configs may state the vocabulary only at the top level.
-  const vocabFallback = topLevel.has('vocab_size') ? topLevel.positiveInt('vocab_size') : LLAMA_DEFAULTS.vocab_size;
-  const text: DecoderConfig & { eosTokenIds: number[]; bosTokenId: number } = {
+  const vocabFallback = topLevel.has('vocab_size') ? topLevel.positiveInt('vocab_size') : defaults.vocab_size;
+  const text: TextConfig = {
+    modelType,
     hiddenSize,
-    numLayers: reader.positiveInt('num_hidden_layers', LLAMA_DEFAULTS.num_hidden_layers),
+    numLayers: reader.positiveInt('num_hidden_layers', defaults.num_hidden_layers),
     numHeads,
     numKvHeads,
     headDim: reader.positiveInt('head_dim', hiddenSize / numHeads),
-    intermediateSize: reader.positiveInt('intermediate_size', LLAMA_DEFAULTS.intermediate_size),
+    intermediateSize: reader.positiveInt('intermediate_size', defaults.intermediate_size),
     vocabSize: reader.positiveInt('vocab_size', vocabFallback),
-    rmsNormEps: reader.positiveNumber('rms_norm_eps', LLAMA_DEFAULTS.rms_norm_eps),
-    rope: { type: 'default', theta: reader.positiveNumber('rope_theta', LLAMA_DEFAULTS.rope_theta) },
+    rmsNormEps: reader.positiveNumber('rms_norm_eps', defaults.rms_norm_eps),
+    rope: { type: 'default', theta: reader.positiveNumber('rope_theta', defaults.rope_theta) },
     attentionBias: reader.bool('attention_bias', false),
     tieWordEmbeddings: reader.bool('tie_word_embeddings', topLevel.bool('tie_word_embeddings', false)),
-    bosTokenId: reader.ids('bos_token_id', LLAMA_DEFAULTS.bos_token_id)[0] as number,
-    eosTokenIds: reader.ids('eos_token_id', LLAMA_DEFAULTS.eos_token_id),
+    bosTokenId: reader.ids('bos_token_id', defaults.bos_token_id)[0] as number,
+    eosTokenIds: reader.ids('eos_token_id', defaults.eos_token_id),
   };
   validateDecoderConfig(text, reader.file);
   return text;
@@ -347,24 +413,26 @@ export interface ParseLlavaConfigOptions {
 export function parseLlavaConfig(json: Json, options: ParseLlavaConfigOptions): LlavaConfig {
   const { file } = options;
   const root = new FieldReader(json, file, '');
-  const architecture = llavaArchitectureOf(json);
+  const architecture = anyLlavaArchitectureOf(json);
   if (!architecture) {
     const architectures = Array.isArray(json.architectures) ? json.architectures.join(', ') : 'none';
     throw new UnsupportedCheckpointError(
-      `${file}: architectures ${architectures}, model_type ${String(json.model_type)} is not LLaVA-1.5; the LLaVA adapter converts LlavaForConditionalGeneration (llava-hf) and LlavaLlamaForCausalLM (original release)`,
+      `${file}: architectures ${architectures}, model_type ${String(json.model_type)} is not LLaVA; the LLaVA adapter converts LlavaForConditionalGeneration (llava-hf), LlavaLlamaForCausalLM (original release) and LlavaNextForConditionalGeneration (LLaVA-NeXT)`,
       { file, architectures: json.architectures, modelType: json.model_type },
     );
   }
   const sinkDims = readSinkDims(root);
 
-  if (architecture === 'LlavaForConditionalGeneration') {
+  if (architecture === 'LlavaForConditionalGeneration' || architecture === 'LlavaNextForConditionalGeneration') {
     const textReader = root.object('text_config') ?? new FieldReader({}, file, 'text_config.');
-    const { eosTokenIds, bosTokenId, ...text } = readTextConfig(textReader, root);
+    const { eosTokenIds, bosTokenId, modelType: textModelType, ...text } = readTextConfig(textReader, root);
     const visionReader = root.object('vision_config');
     const vision = visionReader ? readVisionConfig(visionReader, {}) : readVisionConfig(new FieldReader({}, file, 'vision_config.'), LLAVA_DEFAULT_VISION);
     const config: LlavaConfig = {
       architecture,
       text,
+      textModelType,
+      anyres: architecture === 'LlavaNextForConditionalGeneration' ? readAnyres(root, vision) : undefined,
       vision,
       projector: {
         linearLayers: 2,
@@ -380,6 +448,12 @@ export function parseLlavaConfig(json: Json, options: ParseLlavaConfigOptions): 
       sinkDims,
     };
     checkFeatureLayer(config, file, 'vision_feature_layer');
+    if (config.anyres && config.visionFeatureSelectStrategy !== 'default') {
+      throw new UnsupportedCheckpointError(
+        `${file}: vision_feature_select_strategy is "full"; LLaVA-NeXT lays each tile's features out as a patch grid, which needs "default" (the CLS token dropped)`,
+        { file, field: 'vision_feature_select_strategy' },
+      );
+    }
     if (config.imageTokenId !== undefined && (config.imageTokenId < 0 || config.imageTokenId >= text.vocabSize)) {
       throw new LlavaConfigError(`${file}: image_token_index ${config.imageTokenId} is outside the vocabulary (0 … ${text.vocabSize - 1})`, {
         file,
@@ -390,7 +464,7 @@ export function parseLlavaConfig(json: Json, options: ParseLlavaConfigOptions): 
   }
 
   // Original release: LLaMA fields at the top level, mm_* fields for the vision side.
-  const { eosTokenIds, bosTokenId, ...text } = readTextConfig(root, root);
+  const { eosTokenIds, bosTokenId, modelType: textModelType, ...text } = readTextConfig(root, root);
   const projectorType = root.string('mm_projector_type', 'linear');
   const mlp = /^mlp(\d+)x_gelu$/.exec(projectorType);
   if (projectorType !== 'linear' && !mlp) {
@@ -405,6 +479,8 @@ export function parseLlavaConfig(json: Json, options: ParseLlavaConfigOptions): 
   const config: LlavaConfig = {
     architecture,
     text,
+    textModelType,
+    anyres: undefined,
     vision,
     projector: { linearLayers: mlp ? Number(mlp[1]) : 1, activation: 'gelu', bias: true },
     visionFeatureLayer: featureLayerOf(root, 'mm_vision_select_layer', true),
@@ -423,6 +499,37 @@ export function parseLlavaConfig(json: Json, options: ParseLlavaConfigOptions): 
     );
   }
   return config;
+}
+
+/** `image_grid_pinpoints` as `LlavaNextConfig` defaults it; each `[height, width]` a multiple of the tower's image size. */
+export const LLAVA_NEXT_DEFAULT_PINPOINTS: readonly (readonly [number, number])[] = [
+  [336, 672],
+  [672, 336],
+  [672, 672],
+  [1008, 336],
+  [336, 1008],
+];
+
+function readAnyres(root: FieldReader, vision: ClipVisionConfig): LlavaAnyres {
+  const value = root.json.image_grid_pinpoints ?? LLAVA_NEXT_DEFAULT_PINPOINTS;
+  const size = vision.imageSize;
+  const valid =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.length <= 256 &&
+    value.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        pair.every((x) => typeof x === 'number' && Number.isInteger(x) && x > 0 && x % size === 0 && x <= 64 * size),
+    );
+  if (!valid) {
+    throw new LlavaConfigError(
+      `${root.file}: image_grid_pinpoints must be a non-empty list of [height, width] pairs, each a positive multiple of the vision tower's image_size ${size} (at most 64 tiles a side), got ${JSON.stringify(value)}`,
+      { file: root.file, field: 'image_grid_pinpoints' },
+    );
+  }
+  return { pinpoints: (value as number[][]).map(([h, w]) => [h as number, w as number] as const) };
 }
 
 function featureLayerOf(root: FieldReader, key: string, required = false): number {

@@ -37,6 +37,38 @@ export function vicunaV1Prompt(question: string, imageCount: number, conversatio
   return `${text}USER: ${images(layout.questionImages)}${question} ASSISTANT:`;
 }
 
+/** The original-format prompts LLaVA checkpoints were evaluated with: LLaVA-1.5 and LLaVA-NeXT Vicuna `vicuna_v1`, LLaVA-NeXT Mistral `mistral_instruct`. */
+export type LlavaPromptFormat = 'vicuna_v1' | 'mistral_instruct';
+
+/**
+ * A question in LLaVA's `mistral_instruct` format (conversation.py,
+ * `SeparatorStyle.LLAMA_2`, empty system message, sep `''`, sep2 `'</s>'`):
+ * each user turn `'[INST] … [/INST]'`, each answer `' … </s>'`, images as
+ * `'<image>\n'` before the user text; a system message goes first inside the
+ * first `[INST]` as `<<SYS>>\n…\n<</SYS>>\n\n`.
+ *
+ *     [INST] <image>\nWhat is this? [/INST]
+ *     [INST] <image>\nWhat is this? [/INST] A cat. </s>[INST] Its colour? [/INST]
+ */
+export function mistralInstructPrompt(question: string, imageCount: number, conversation: LlavaConversation = {}): string {
+  const history = conversation.history ?? [];
+  const layout = layoutConversation(history, imageCount);
+  const images = (n: number) => `${IMAGE_PLACEHOLDER}\n`.repeat(n);
+  const system = conversation.system ? `<<SYS>>\n${conversation.system}\n<</SYS>>\n\n` : '';
+  let text = '';
+  let first = true;
+  const user = (content: string) => {
+    text += `[INST] ${first ? system : ''}${content} [/INST]`;
+    first = false;
+  };
+  history.forEach((turn, k) => {
+    if (turn.role === 'user') user(`${images(layout.turnImages[k] ?? 0)}${turn.text}`);
+    else text += ` ${turn.text} </s>`;
+  });
+  user(`${images(layout.questionImages)}${question}`);
+  return text;
+}
+
 /** The rendered chat template of the checkpoint for the conversation (a user turn's images before its text, as LLaVA's templates place them). */
 export function chatTemplatePrompt(question: string, imageCount: number, tokenizer: Tokenizer, conversation: LlavaConversation = {}): string {
   if (tokenizer.chatTemplate === undefined) {
@@ -95,8 +127,9 @@ export function tokenizeLlavaPrompt(text: string, options: TokenizeLlavaPromptOp
 }
 
 /**
- * A LLaVA prompt for one question: `'default'` = the original `vicuna_v1`
- * format ({@link vicunaV1Prompt}); `'chat'` = the checkpoint's chat template.
+ * A LLaVA prompt for one question: `'default'` = the original format
+ * (`vicuna_v1`, {@link vicunaV1Prompt}, or `mistral_instruct`,
+ * {@link mistralInstructPrompt}); `'chat'` = the checkpoint's chat template.
  * Tokenised with {@link tokenizeLlavaPrompt}; a BOS is added unless the
  * rendered text already starts with it.
  */
@@ -107,12 +140,15 @@ export function buildLlavaPrompt(
     tokenizer: Tokenizer;
     imageTokenId: number;
     template: 'default' | 'chat';
+    /** The `'default'` template: `vicuna_v1` unless given. */
+    format?: LlavaPromptFormat;
   } & LlavaConversation,
 ): PreparedPrompt {
   const { question, tokensPerImage, tokenizer, imageTokenId, template } = options;
   const count = tokensPerImage.length;
   const conversation = { ...(options.system !== undefined ? { system: options.system } : {}), ...(options.history ? { history: options.history } : {}) };
-  const text = template === 'chat' ? chatTemplatePrompt(question, count, tokenizer, conversation) : vicunaV1Prompt(question, count, conversation);
+  const original = options.format === 'mistral_instruct' ? mistralInstructPrompt : vicunaV1Prompt;
+  const text = template === 'chat' ? chatTemplatePrompt(question, count, tokenizer, conversation) : original(question, count, conversation);
   const bos = tokenizer.specialTokens.bos?.content;
   const addSpecialTokens = !(bos !== undefined && text.startsWith(bos));
   const { inputIds, imageMask } = tokenizeLlavaPrompt(text, { tokenizer, imageTokenId, tokensPerImage, addSpecialTokens });

@@ -32,13 +32,15 @@ describe('prepareLlavaImages', () => {
     IMAGES.forEach((image, i) => {
       const expected = llavaPreprocess(image, { mode, size }).pixelValues.data;
       expect(Array.from(data.subarray(i * 3 * size * size, (i + 1) * 3 * size * size))).toEqual(Array.from(expected));
-      const view = prepared.views[i]!;
+      const view = prepared.panels[i]![0]!.view;
       const expectedView = llavaPreprocessImage(image, { mode, size });
       expect([view.width, view.height]).toEqual([size, size]);
       expect(Buffer.from(view.data).equals(Buffer.from(expectedView.data))).toBe(true);
     });
     expect(prepared.tokensPerImage).toEqual(IMAGES.map(() => 64));
-    expect(prepared.grids).toEqual(IMAGES.map(() => ({ rows: 8, cols: 8 })));
+    expect(prepared.panels.map((panels) => panels.map(({ rows, cols, tokens }) => ({ rows, cols, tokens: tokens.length, last: tokens.at(-1) })))).toEqual(
+      IMAGES.map(() => [{ rows: 8, cols: 8, tokens: 64, last: 63 }]),
+    );
   });
 
   it('takes the mode from the manifest, or from the family override', async () => {

@@ -10,7 +10,7 @@ import { VISION_PREFIX, visionWeightShapes } from './vision-weights.js';
  * feature layer and `post_layernorm`, which real checkpoints carry unused.
  */
 export function randomLlavaVisionWeights(
-  config: Pick<LlavaConfig, 'vision' | 'visionFeatureLayer' | 'projector' | 'text'>,
+  config: Pick<LlavaConfig, 'vision' | 'visionFeatureLayer' | 'projector' | 'text' | 'anyres'>,
   options: { seed?: number; scale?: number; complete?: boolean } = {},
 ): Map<string, TypedTensor> {
   const random = createRandom(options.seed ?? 7);

@@ -100,7 +100,7 @@ describe('real-shape LLaVA-1.5 checkpoints: names, shapes and shards of the full
   });
 
   it('refuses an unknown size or a layer count the model does not have', () => {
-    expect(() => realShapeLlavaTensors({ size: '70b' as '7b' })).toThrow('unknown real-shape LLaVA size "70b": use 7b or 13b');
+    expect(() => realShapeLlavaTensors({ size: '70b' as '7b' })).toThrow('unknown real-shape LLaVA size "70b": use 7b, 13b, vicuna-7b, vicuna-13b, mistral-7b');
     expect(() => realShapeLlavaTensors({ size: '7b', layers: 0 })).toThrow('layers must be an integer from 1 to 24');
     expect(() => realShapeLlavaTensors({ size: '13b', layers: 25 })).toThrow('layers must be an integer from 1 to 24');
   });

@@ -5,13 +5,19 @@ import { InvalidArgumentError } from '@vasink/tensor';
 import { type LlavaConfig, llavaTokensPerImage, parseLlavaConfig } from './llava-config.js';
 import { llavaLayoutNaming } from './llava-checkpoint.js';
 import { writeTokenizerFixture } from './tokenizer-fixture.js';
-import { preprocessorJson } from './write-llava-checkpoint.js';
+import { llavaNextPreprocessorJson, preprocessorJson } from './write-llava-checkpoint.js';
 
 /** Released LLaVA-1.5 checkpoints a real-shape fixture can copy: llava-hf/llava-1.5-7b-hf and -13b-hf. */
 export type RealShapeLlavaSize = '7b' | '13b';
 
 /** The sizes, in order. */
 export const REAL_SHAPE_LLAVA_SIZES: readonly RealShapeLlavaSize[] = ['7b', '13b'];
+
+/** Released LLaVA-NeXT checkpoints a real-shape fixture can copy: llava-hf/llava-v1.6-vicuna-7b-hf, -vicuna-13b-hf, -mistral-7b-hf. */
+export type RealShapeLlavaNextSize = 'vicuna-7b' | 'vicuna-13b' | 'mistral-7b';
+
+/** The LLaVA-NeXT sizes, in order. */
+export const REAL_SHAPE_LLAVA_NEXT_SIZES: readonly RealShapeLlavaNextSize[] = ['vicuna-7b', 'vicuna-13b', 'mistral-7b'];
 
 type Json = Record<string, unknown>;
 
@@ -54,32 +60,88 @@ const LLAVA_HF_7B_CONFIG: Json = {
 interface SizeSpec {
   readonly repo: string;
   readonly config: Json;
-  /** LLaMA-2's published massive-activation dims: [BOS, visual sinks]. */
+  /** The dims planted: [BOS, visual sinks] — LLaMA-2's published massive-activation dims where the backbone has them. */
   readonly sinkDims: readonly [number, number];
+  /** The backbone has a sink-dimension profile naming `sinkDims` (else conversion finds none unless told). */
+  readonly profiled: boolean;
 }
 
-const SIZES: Readonly<Record<RealShapeLlavaSize, SizeSpec>> = {
-  '7b': { repo: 'llava-hf/llava-1.5-7b-hf', config: LLAVA_HF_7B_CONFIG, sinkDims: [1415, 2533] },
-  '13b': {
-    repo: 'llava-hf/llava-1.5-13b-hf',
-    config: {
-      ...LLAVA_HF_7B_CONFIG,
-      text_config: {
-        ...(LLAVA_HF_7B_CONFIG.text_config as Json),
-        _name_or_path: 'lmsys/vicuna-13b-v1.5',
-        hidden_size: 5120,
-        intermediate_size: 13824,
-        num_attention_heads: 40,
-        num_hidden_layers: 40,
-        num_key_value_heads: 40,
-      },
-    },
-    sinkDims: [2100, 4743],
+/** The anyres pinpoints every released LLaVA-NeXT uses. */
+const NEXT_PINPOINTS = [
+  [336, 672],
+  [672, 336],
+  [672, 672],
+  [1008, 336],
+  [336, 1008],
+];
+
+/** A llava-hf LLaVA-NeXT config.json (transformers 4.39 era) around a text config. */
+function llavaNextConfig(textConfig: Json): Json {
+  return {
+    architectures: ['LlavaNextForConditionalGeneration'],
+    ignore_index: -100,
+    image_grid_pinpoints: NEXT_PINPOINTS,
+    image_token_index: 32000,
+    model_type: 'llava_next',
+    projector_hidden_act: 'gelu',
+    text_config: textConfig,
+    tie_word_embeddings: false,
+    torch_dtype: 'float16',
+    transformers_version: '4.39.0.dev0',
+    use_image_newline_parameter: true,
+    vision_config: LLAVA_HF_7B_CONFIG.vision_config,
+    vision_feature_layer: -2,
+    vision_feature_select_strategy: 'default',
+    vocab_size: 32064,
+  };
+}
+
+const VICUNA_7B_TEXT = LLAVA_HF_7B_CONFIG.text_config as Json;
+const VICUNA_13B_TEXT: Json = {
+  ...VICUNA_7B_TEXT,
+  _name_or_path: 'lmsys/vicuna-13b-v1.5',
+  hidden_size: 5120,
+  intermediate_size: 13824,
+  num_attention_heads: 40,
+  num_hidden_layers: 40,
+  num_key_value_heads: 40,
+};
+
+const SIZES: Readonly<Record<RealShapeLlavaSize | RealShapeLlavaNextSize, SizeSpec>> = {
+  '7b': { repo: 'llava-hf/llava-1.5-7b-hf', config: LLAVA_HF_7B_CONFIG, sinkDims: [1415, 2533], profiled: true },
+  '13b': { repo: 'llava-hf/llava-1.5-13b-hf', config: { ...LLAVA_HF_7B_CONFIG, text_config: VICUNA_13B_TEXT }, sinkDims: [2100, 4743], profiled: true },
+  'vicuna-7b': { repo: 'llava-hf/llava-v1.6-vicuna-7b-hf', config: llavaNextConfig({ ...VICUNA_7B_TEXT, pad_token_id: 0 }), sinkDims: [1415, 2533], profiled: true },
+  'vicuna-13b': { repo: 'llava-hf/llava-v1.6-vicuna-13b-hf', config: llavaNextConfig({ ...VICUNA_13B_TEXT, pad_token_id: 0 }), sinkDims: [2100, 4743], profiled: true },
+  'mistral-7b': {
+    repo: 'llava-hf/llava-v1.6-mistral-7b-hf',
+    config: llavaNextConfig({
+      _name_or_path: 'mistralai/Mistral-7B-Instruct-v0.2',
+      architectures: ['MistralForCausalLM'],
+      intermediate_size: 14336,
+      max_position_embeddings: 32768,
+      model_type: 'mistral',
+      num_key_value_heads: 8,
+      rms_norm_eps: 1e-5,
+      rope_theta: 1000000.0,
+      sliding_window: null,
+      torch_dtype: 'bfloat16',
+      vocab_size: 32064,
+    }),
+    // Mistral has no published sink dims: these are planted, and `vasink find-sink-dims` recovers them.
+    sinkDims: [2070, 3431],
+    profiled: false,
   },
 };
 
 /** The released checkpoint each real-shape size copies. */
 export const REAL_SHAPE_LLAVA_REPOS: Readonly<Record<RealShapeLlavaSize, string>> = { '7b': SIZES['7b'].repo, '13b': SIZES['13b'].repo };
+
+/** The released LLaVA-NeXT checkpoint each real-shape size copies. */
+export const REAL_SHAPE_LLAVA_NEXT_REPOS: Readonly<Record<RealShapeLlavaNextSize, string>> = {
+  'vicuna-7b': SIZES['vicuna-7b'].repo,
+  'vicuna-13b': SIZES['vicuna-13b'].repo,
+  'mistral-7b': SIZES['mistral-7b'].repo,
+};
 
 /** `save_pretrained(max_shard_size="5GB")`, as llava-hf's checkpoints were saved (5 · 10⁹ bytes). */
 export const LLAVA_HF_MAX_SHARD_BYTES = 5_000_000_000;
@@ -88,7 +150,7 @@ export const LLAVA_HF_MAX_SHARD_BYTES = 5_000_000_000;
 const GENERATION_CONFIG: Json = { _from_model_config: true, bos_token_id: 1, eos_token_id: 2, pad_token_id: 32001, transformers_version: '4.36.0.dev0' };
 
 export interface RealShapeLlavaCheckpointOptions {
-  size: RealShapeLlavaSize;
+  size: RealShapeLlavaSize | RealShapeLlavaNextSize;
   /** Seed of the random weights (default 1); each tensor draws from its own stream, so a tensor's values do not depend on `layers`. */
   seed?: number;
   /**
@@ -106,7 +168,7 @@ export interface RealShapeLlavaCheckpointOptions {
 /** What was written. */
 export interface RealShapeLlavaCheckpoint {
   readonly dir: string;
-  readonly size: RealShapeLlavaSize;
+  readonly size: RealShapeLlavaSize | RealShapeLlavaNextSize;
   /** The checkpoint it copies. */
   readonly repo: string;
   readonly config: LlavaConfig;
@@ -142,7 +204,7 @@ const IMAGE_TOKEN_STD = 0.5;
 const writeStd = (target: number, fanIn: number, inputRms: number) => target / (Math.sqrt(fanIn) * inputRms);
 
 /** config.json of a real-shape fixture: the released one, with the layer counts of `layers` and the vasink extension. */
-export function realShapeLlavaConfigJson(options: { size: RealShapeLlavaSize; layers?: number }): Json {
+export function realShapeLlavaConfigJson(options: { size: RealShapeLlavaSize | RealShapeLlavaNextSize; layers?: number }): Json {
   const spec = sizeSpec(options.size);
   const full = parseLlavaConfig(spec.config, { file: `${spec.repo}/config.json` });
   const layers = checkLayers(options.layers, full);
@@ -154,7 +216,7 @@ export function realShapeLlavaConfigJson(options: { size: RealShapeLlavaSize; la
   const sinkPatches = sinkPatchesOf(full);
   config.vasink = {
     // The LLaMA-2 profile names these dims for the full model; a shortened one needs them here.
-    ...(layers === undefined ? {} : { sink_dims: [...spec.sinkDims] }),
+    ...(layers === undefined || !spec.profiled ? {} : { sink_dims: [...spec.sinkDims] }),
     planted_sink_dims: [...spec.sinkDims],
     sink_patches: sinkPatches,
     note: `random weights in the exact layout of ${spec.repo}, written by @vasink/adapter-llava: massive activations planted on BOS (first sink dim) and on the image tokens of sink_patches (second)`,
@@ -176,7 +238,7 @@ export function realShapeLlavaConfigJson(options: { size: RealShapeLlavaSize; la
  *   which no encoder layer reads or writes; projector unit 0 fires on it and
  *   writes 100 into `sinkDims[1]` of those image tokens.
  */
-export function realShapeLlavaTensors(options: { size: RealShapeLlavaSize; layers?: number; seed?: number }): GeneratedTensor[] {
+export function realShapeLlavaTensors(options: { size: RealShapeLlavaSize | RealShapeLlavaNextSize; layers?: number; seed?: number }): GeneratedTensor[] {
   const spec = sizeSpec(options.size);
   const config = parseLlavaConfig(realShapeLlavaConfigJson(options), { file: `${spec.repo}/config.json` });
   const seed = options.seed ?? 1;
@@ -250,6 +312,8 @@ export function realShapeLlavaTensors(options: { size: RealShapeLlavaSize; layer
     entries: [[visualSink, 0, MASSIVE / sinkUnit]],
   });
   add(naming.projector('multi_modal_projector.linear_2.bias'), [d], { seed, std: projectorWrite, zeroRows: sinkRows });
+  // LLaVA-NeXT's row separator: an image token like the others, without the sink dims.
+  if (config.anyres) add(naming.projector('image_newline'), [d], { seed, std: IMAGE_TOKEN_STD, zeroRows: sinkRows });
 
   // The language model: LlamaDecoderLayer registers self_attn (q, k, v, o), mlp (gate, up, down), then the norms.
   const kvDim = text.numKvHeads * text.headDim;
@@ -302,7 +366,10 @@ export async function writeRealShapeLlavaCheckpoint(dir: string, options: RealSh
   });
   await writeJson(join(dir, 'config.json'), configJson);
   await writeJson(join(dir, 'generation_config.json'), GENERATION_CONFIG);
-  await writeJson(join(dir, 'preprocessor_config.json'), preprocessorJson(config.vision.imageSize, false));
+  await writeJson(
+    join(dir, 'preprocessor_config.json'),
+    config.anyres ? llavaNextPreprocessorJson(config.vision.imageSize, config.anyres.pinpoints) : preprocessorJson(config.vision.imageSize, false),
+  );
   await writeTokenizerFixture(dir, { llavaHf: true });
   return {
     dir,
@@ -316,9 +383,11 @@ export async function writeRealShapeLlavaCheckpoint(dir: string, options: RealSh
   };
 }
 
-function sizeSpec(size: RealShapeLlavaSize): SizeSpec {
+function sizeSpec(size: RealShapeLlavaSize | RealShapeLlavaNextSize): SizeSpec {
   const spec = (SIZES as Record<string, SizeSpec | undefined>)[size];
-  if (!spec) throw new InvalidArgumentError(`unknown real-shape LLaVA size ${JSON.stringify(size)}: use ${REAL_SHAPE_LLAVA_SIZES.join(' or ')}`, { size });
+  if (!spec) {
+    throw new InvalidArgumentError(`unknown real-shape LLaVA size ${JSON.stringify(size)}: use ${[...REAL_SHAPE_LLAVA_SIZES, ...REAL_SHAPE_LLAVA_NEXT_SIZES].join(', ')}`, { size });
+  }
   return spec;
 }
 

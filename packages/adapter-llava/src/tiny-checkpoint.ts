@@ -2,7 +2,7 @@ import { type TypedTensor, createTensor } from '@vasink/tensor';
 import { type DecoderConfig, decoderWeightShapes } from '@vasink/transformer-graph';
 import type { ClipVisionConfig } from './llava-config.js';
 import { type Random, createRandom } from './random.js';
-import { VISION_PREFIX, projectorLinearName, visionWeightShapes } from './vision-weights.js';
+import { IMAGE_NEWLINE, VISION_PREFIX, projectorLinearName, visionWeightShapes } from './vision-weights.js';
 import { writeLlavaCheckpoint } from './write-llava-checkpoint.js';
 
 /**
@@ -30,6 +30,12 @@ export interface TinyLlavaCheckpointOptions {
   /** `tiny`: seconds on 2 cores (hidden 512, 5 layers, 168-px images = 144 tokens); `bench`: hidden 1024, 8 layers, 336-px images = 576 tokens, sharded. Default `tiny`. */
   size?: 'tiny' | 'bench';
   seed?: number;
+  /**
+   * `'llava-next'`: a LLaVA-NeXT checkpoint (`LlavaNextForConditionalGeneration`, anyres
+   * pinpoints of 1×2, 2×1, 2×2, 3×1 and 1×3 tiles, `image_newline`), its tower taking
+   * 84-px tiles (`tiny`; 36 tokens a tile) or 336-px ones (`bench`). Default `'llava-1.5'`.
+   */
+  variant?: 'llava-1.5' | 'llava-next';
 }
 
 /** What was written, and where the sinks were planted. */
@@ -42,7 +48,10 @@ export interface TinyLlavaCheckpoint {
   readonly sinkDims: readonly [number, number];
   /** Image patches (row-major grid index, 0-based) planted as visual sinks. */
   readonly sinkPatches: readonly number[];
+  /** LLaVA-1.5: image tokens per image; LLaVA-NeXT: per tile (the base view's count). */
   readonly tokensPerImage: number;
+  /** LLaVA-NeXT's pinpoints (undefined for LLaVA-1.5). */
+  readonly pinpoints: readonly (readonly [number, number])[] | undefined;
   /** Per decoder layer, the role of each head. */
   readonly headRoles: readonly (readonly TinyHeadRole[])[];
 }
@@ -57,7 +66,7 @@ const VOCAB = 32064;
 const IMAGE_TOKEN = 32000;
 const BOS = 1;
 
-function specOf(size: 'tiny' | 'bench'): TinySpec {
+function specOf(size: 'tiny' | 'bench', next: boolean): TinySpec {
   const text = (hiddenSize: number, numLayers: number, numHeads: number, intermediateSize: number): DecoderConfig => ({
     hiddenSize,
     numLayers,
@@ -83,7 +92,7 @@ function specOf(size: 'tiny' | 'bench'): TinySpec {
     hiddenAct: 'quick_gelu',
   });
   return size === 'tiny'
-    ? { text: text(512, 5, 8, 1024), vision: vision(64, 3, 168), maxShardBytes: Number.MAX_SAFE_INTEGER }
+    ? { text: text(512, 5, 8, 1024), vision: vision(64, 3, next ? 84 : 168), maxShardBytes: Number.MAX_SAFE_INTEGER }
     : { text: text(1024, 8, 16, 2816), vision: vision(128, 4, 336), maxShardBytes: 48_000_000 };
 }
 
@@ -258,7 +267,7 @@ function tinyDecoderWeights(text: DecoderConfig, random: Random, counts: { visua
  * massive activation into the visual sink dimension. Every image token gets
  * the shared image component; the rest is small random.
  */
-function tinyVisionWeights(text: DecoderConfig, vision: ClipVisionConfig, sinkPatches: readonly number[], random: Random) {
+function tinyVisionWeights(text: DecoderConfig, vision: ClipVisionConfig, sinkPatches: readonly number[], random: Random, next: boolean) {
   const config = { text, vision, visionFeatureLayer: -2, projector: { linearLayers: 2, activation: 'gelu' as const, bias: true } };
   const shapes = visionWeightShapes({ ...config, visionFeatureLayer: vision.numLayers });
   shapes.set(`${VISION_PREFIX}post_layernorm.weight`, [vision.hiddenSize]);
@@ -323,6 +332,13 @@ function tinyVisionWeights(text: DecoderConfig, vision: ClipVisionConfig, sinkPa
   weights.set(`${projectorLinearName(0)}.bias`, createTensor('float32', [d], bias1));
   weights.set(`${projectorLinearName(1)}.weight`, createTensor('float32', [d, d], linear2));
   weights.set(`${projectorLinearName(1)}.bias`, createTensor('float32', [d], bias2));
+  if (next) {
+    // LLaVA-NeXT's row separator: an image token (the shared image component), never a sink.
+    const newline = normal(random, [d], 1);
+    for (const i of [dims.bosSink, dims.visualSink, dims.textCommon]) newline[i] = 0;
+    newline[dims.imageCommon] = COMMON;
+    weights.set(IMAGE_NEWLINE, createTensor('float32', [d], newline));
+  }
   return weights;
 }
 
@@ -340,16 +356,22 @@ function tinyVisionWeights(text: DecoderConfig, vision: ClipVisionConfig, sinkPa
  */
 export async function writeTinyLlavaCheckpoint(dir: string, options: TinyLlavaCheckpointOptions = {}): Promise<TinyLlavaCheckpoint> {
   const size = options.size ?? 'tiny';
-  const spec = specOf(size);
+  const next = options.variant === 'llava-next';
+  const spec = specOf(size, next);
   const random = createRandom(options.seed ?? 20250311);
   const grid = spec.vision.imageSize / spec.vision.patchSize;
   const tokensPerImage = grid * grid;
   const sinkPatches = [0.09, 0.41, 0.81].map((f) => Math.round(f * tokensPerImage));
   const dims = textDims(spec.text.hiddenSize);
-  // Token counts the attention logits are tuned for: one image, the vicuna_v1 system prompt and a short question.
-  const counts = { visual: sinkPatches.length, image: tokensPerImage - sinkPatches.length, text: 50 };
+  const tile = spec.vision.imageSize;
+  const pinpoints = next ? ([[tile, 2 * tile], [2 * tile, tile], [2 * tile, 2 * tile], [3 * tile, tile], [tile, 3 * tile]] as const) : undefined;
+  // Token counts the attention logits are tuned for: one image (LLaVA-NeXT: a square one, base view + 2×2 tiles
+  // with a newline per row; every tile carries the planted patches), the vicuna_v1 system prompt and a short question.
+  const tiles = next ? 5 : 1;
+  const imageTokens = next ? tokensPerImage * 5 + 2 * grid : tokensPerImage;
+  const counts = { visual: sinkPatches.length * tiles, image: imageTokens - sinkPatches.length * tiles, text: 50 };
   const { weights: decoderWeights, headRoles } = tinyDecoderWeights(spec.text, random, counts);
-  const visionWeights = tinyVisionWeights(spec.text, spec.vision, sinkPatches, random);
+  const visionWeights = tinyVisionWeights(spec.text, spec.vision, sinkPatches, random, next);
   const sinkDims = [dims.bosSink, dims.visualSink] as const;
   await writeLlavaCheckpoint(dir, {
     layout: 'llava-hf-legacy',
@@ -359,13 +381,14 @@ export async function writeTinyLlavaCheckpoint(dir: string, options: TinyLlavaCh
     visionWeights,
     dtype: 'float16',
     maxShardBytes: spec.maxShardBytes,
+    ...(pinpoints ? { anyres: { pinpoints } } : {}),
     extraConfig: {
       vasink: {
         sink_dims: [...sinkDims],
         sink_patches: sinkPatches,
-        note: 'tiny random checkpoint written by @vasink/adapter-llava: massive activations planted on BOS (first sink dim) and on sink_patches (second), attention crafted per head',
+        note: `tiny random ${next ? 'LLaVA-NeXT' : 'LLaVA-1.5'} checkpoint written by @vasink/adapter-llava: massive activations planted on BOS (first sink dim) and on sink_patches${next ? ' of every tile' : ''} (second), attention crafted per head`,
       },
     },
   });
-  return { dir, size, text: spec.text, vision: spec.vision, sinkDims, sinkPatches, tokensPerImage, headRoles };
+  return { dir, size, text: spec.text, vision: spec.vision, sinkDims, sinkPatches, tokensPerImage, pinpoints, headRoles };
 }

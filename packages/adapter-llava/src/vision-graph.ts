@@ -2,18 +2,24 @@ import { GraphBuilder, type ModelProto, type Value } from '@vasink/onnx-graph';
 import type { TypedTensor } from '@vasink/tensor';
 import { type WeightSource, type WeightStore, emitLinear } from '@vasink/transformer-graph';
 import { type LlavaActivation, type LlavaConfig, llavaTokensPerImage, visionGridSize, visionLayersUsed } from './llava-config.js';
-import { VISION_PREFIX, type VisionWeightSources, projectorLinearName, visionWeightLocation } from './vision-weights.js';
+import { IMAGE_NEWLINE, VISION_PREFIX, type VisionWeightSources, projectorLinearName, visionWeightLocation } from './vision-weights.js';
 
 /** Names of the vision graph's input and output. */
 export const VISION_IO = {
   /** `[images, 3, S, S]` float32, CLIP-normalised (float32 also for float16 graphs). */
   pixelValues: 'pixel_values',
-  /** `[images · tokensPerImage, text hidden]` in the graph's dtype. */
+  /**
+   * LLaVA-NeXT only: `[image tokens]` int64, each image token's row in the
+   * projected tile features (tile-major, `tile · P + patch`) with
+   * `tiles · P` naming `image_newline` — see `anyresFeatureOrder`.
+   */
+  featureOrder: 'feature_order',
+  /** `[image tokens, text hidden]` in the graph's dtype. */
   imageFeatures: 'image_features',
 } as const;
 
 /** The config fields the vision graph needs. */
-export type LlavaVisionGraphConfig = Pick<LlavaConfig, 'vision' | 'visionFeatureLayer' | 'visionFeatureSelectStrategy' | 'projector' | 'text'>;
+export type LlavaVisionGraphConfig = Pick<LlavaConfig, 'vision' | 'visionFeatureLayer' | 'visionFeatureSelectStrategy' | 'projector' | 'text' | 'anyres'>;
 
 export interface LlavaVisionGraphOptions {
   config: LlavaVisionGraphConfig;
@@ -65,6 +71,11 @@ export function emitActivation(g: GraphBuilder, x: Value, activation: LlavaActiv
  * `image_features [images · P, text hidden]` with P = (S / patch)² — one
  * row per image token, images in order. float16 graphs keep LayerNorm,
  * softmax and activations in float32.
+ *
+ * LLaVA-NeXT (`config.anyres`): `pixel_values` holds every tile (each
+ * image's base view, then its tiles), and the output is the projected tile
+ * features with `image_newline` appended, gathered by the `feature_order`
+ * input — `pack_image_features`' unpadding and newline insertion as one Gather.
  */
 export async function buildLlavaVisionGraph(options: LlavaVisionGraphOptions): Promise<ModelProto> {
   const { config, weights } = options;
@@ -137,9 +148,14 @@ export async function buildLlavaVisionGraph(options: LlavaVisionGraphOptions): P
     if (k > 0) features = activate(features, config.projector.activation);
     features = await linear(features, projectorLinearName(k), config.projector.bias);
   }
+  if (config.anyres) {
+    const order = g.input(VISION_IO.featureOrder, 'int64', ['image_tokens']);
+    const newline = g.reshape(await weights.load(g, IMAGE_NEWLINE), [1, config.text.hiddenSize]);
+    features = g.scope('pack_image_features', () => g.gather(g.concat([features, newline], 0), order, 0));
+  }
   g.output(features, { name: VISION_IO.imageFeatures, dtype, dims: ['image_tokens', config.text.hiddenSize] });
   return g.build({
     producerName: options.producerName ?? 'vasink',
-    metadata: { 'vasink.tokens_per_image': String(llavaTokensPerImage(config)) },
+    metadata: { 'vasink.tokens_per_image': config.anyres ? 'anyres' : String(llavaTokensPerImage(config)) },
   });
 }

@@ -2,7 +2,7 @@ import { type Float32Tensor, ShapeError, type TypedTensor, createTensor, toFloat
 import { referenceLayerNorm, referenceLinear } from '@vasink/transformer-graph';
 import { type LlavaActivation, llavaTokensPerImage, visionGridSize, visionLayersUsed } from './llava-config.js';
 import type { LlavaVisionGraphConfig } from './vision-graph.js';
-import { VISION_PREFIX, projectorLinearName } from './vision-weights.js';
+import { IMAGE_NEWLINE, VISION_PREFIX, projectorLinearName } from './vision-weights.js';
 
 /** The activation of one value (float64), as PyTorch defines it. */
 export function activationValue(x: number, activation: LlavaActivation): number {
@@ -41,13 +41,15 @@ function erf(x: number): number {
 /**
  * Plain TypeScript forward pass of the LLaVA vision graph (naive loops,
  * float64 accumulation): the reference `buildLlavaVisionGraph` is tested
- * against. `pixelValues [images, 3, S, S]` → `[images · P, text hidden]`.
+ * against. `pixelValues [images, 3, S, S]` → `[images · P, text hidden]`;
+ * LLaVA-NeXT: the rows `featureOrder` names, `images · P` being `image_newline`.
  * `weights` holds canonical names (`vision_model.*`, `multi_modal_projector.linear_k.*`), any float dtype.
  */
 export function referenceLlavaVision(options: {
   config: LlavaVisionGraphConfig;
   weights: ReadonlyMap<string, TypedTensor>;
   pixelValues: Float32Tensor;
+  featureOrder?: ArrayLike<number | bigint>;
 }): Float32Tensor {
   const { config, pixelValues } = options;
   const { hiddenSize: d, numHeads: heads, patchSize: p, imageSize: size, numChannels: channels, layerNormEps: eps } = config.vision;
@@ -151,5 +153,15 @@ export function referenceLlavaVision(options: {
     features = linear(features, images * perImage, projectorLinearName(k), width, text, config.projector.bias);
     width = text;
   }
-  return createTensor('float32', [images * perImage, text], Float32Array.from(features));
+  if (!config.anyres) return createTensor('float32', [images * perImage, text], Float32Array.from(features));
+  const order = options.featureOrder;
+  if (!order) throw new Error('reference vision: a LLaVA-NeXT config needs featureOrder');
+  const newline = weight(IMAGE_NEWLINE);
+  const packed = new Float32Array(order.length * text);
+  for (let i = 0; i < order.length; i++) {
+    const row = Number(order[i]);
+    if (row === images * perImage) packed.set(newline, i * text);
+    else packed.set(features.subarray(row * text, (row + 1) * text), i * text);
+  }
+  return createTensor('float32', [order.length, text], packed);
 }

@@ -6,6 +6,9 @@ export const VISION_PREFIX = 'vision_model.';
 /** Canonical name prefix of the projector's tensors (llava-hf names: `linear_1`, `linear_2`, …). */
 export const PROJECTOR_PREFIX = 'multi_modal_projector.';
 
+/** Canonical name of LLaVA-NeXT's learned row separator `[text hidden]` (stored beside the projector: `image_newline`, `model.image_newline`). */
+export const IMAGE_NEWLINE = 'image_newline';
+
 /** Canonical name of the projector's k-th linear map (0-based): `multi_modal_projector.linear_{k+1}`. */
 export function projectorLinearName(k: number): string {
   return `${PROJECTOR_PREFIX}linear_${k + 1}`;
@@ -14,9 +17,10 @@ export function projectorLinearName(k: number): string {
 /**
  * The tensors the vision graph reads, canonical names → shapes: the CLIP
  * embeddings, `pre_layrnorm`, the encoder layers the feature layer needs
- * (later layers and `post_layernorm` are never read), and the projector.
+ * (later layers and `post_layernorm` are never read), the projector, and
+ * LLaVA-NeXT's `image_newline`.
  */
-export function visionWeightShapes(config: Pick<LlavaConfig, 'vision' | 'visionFeatureLayer' | 'projector' | 'text'>): Map<string, readonly number[]> {
+export function visionWeightShapes(config: Pick<LlavaConfig, 'vision' | 'visionFeatureLayer' | 'projector' | 'text' | 'anyres'>): Map<string, readonly number[]> {
   const { hiddenSize: d, intermediateSize: inner, patchSize: p, numChannels: c } = config.vision;
   const grid = visionGridSize(config.vision);
   const shapes = new Map<string, readonly number[]>();
@@ -47,6 +51,7 @@ export function visionWeightShapes(config: Pick<LlavaConfig, 'vision' | 'visionF
     shapes.set(`${name}.weight`, [text, k === 0 ? d : text]);
     if (config.projector.bias) shapes.set(`${name}.bias`, [text]);
   }
+  if (config.anyres) shapes.set(IMAGE_NEWLINE, [text]);
   return shapes;
 }
 
@@ -58,7 +63,7 @@ export interface VisionWeightSources {
 
 /** The source and source-side name of a canonical vision-graph tensor. */
 export function visionWeightLocation(sources: VisionWeightSources, canonical: string): { source: WeightSource; name: string } {
-  const side = canonical.startsWith(PROJECTOR_PREFIX) ? sources.projector : sources.vision;
+  const side = canonical.startsWith(PROJECTOR_PREFIX) || canonical === IMAGE_NEWLINE ? sources.projector : sources.vision;
   return { source: side.source, name: side.naming(canonical) };
 }
 
@@ -68,7 +73,7 @@ export function visionWeightLocation(sources: VisionWeightSources, canonical: st
  * WeightMismatchError listing every problem.
  */
 export async function assertVisionWeights(
-  config: Pick<LlavaConfig, 'vision' | 'visionFeatureLayer' | 'projector' | 'text'>,
+  config: Pick<LlavaConfig, 'vision' | 'visionFeatureLayer' | 'projector' | 'text' | 'anyres'>,
   sources: VisionWeightSources,
 ): Promise<void> {
   await assertWeights({

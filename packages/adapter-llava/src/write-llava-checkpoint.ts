@@ -7,7 +7,7 @@ import type { DecoderConfig } from '@vasink/transformer-graph';
 import type { ClipVisionConfig } from './llava-config.js';
 import { type LlavaLayout, llavaLayoutNaming } from './llava-checkpoint.js';
 import { writeTokenizerFixture } from './tokenizer-fixture.js';
-import { PROJECTOR_PREFIX, VISION_PREFIX } from './vision-weights.js';
+import { IMAGE_NEWLINE, PROJECTOR_PREFIX, VISION_PREFIX } from './vision-weights.js';
 
 type Json = Record<string, unknown>;
 
@@ -28,6 +28,8 @@ export interface WriteLlavaCheckpointOptions {
   maxShardBytes?: number;
   /** Fields merged into config.json (e.g. the `vasink` extension). */
   extraConfig?: Json;
+  /** Write a LLaVA-NeXT checkpoint (`LlavaNextForConditionalGeneration`, llava-hf layouts only): its pinpoints; `visionWeights` then holds `image_newline`. */
+  anyres?: { pinpoints: readonly (readonly [number, number])[] };
 }
 
 function stored(tensor: TypedTensor, dtype: 'float32' | 'float16'): TypedTensor {
@@ -37,13 +39,13 @@ function stored(tensor: TypedTensor, dtype: 'float32' | 'float16'): TypedTensor 
 }
 
 function llavaHfConfig(options: WriteLlavaCheckpointOptions): Json {
-  const { text, vision } = options;
+  const { text, vision, anyres } = options;
   return {
-    architectures: ['LlavaForConditionalGeneration'],
+    architectures: [anyres ? 'LlavaNextForConditionalGeneration' : 'LlavaForConditionalGeneration'],
     ignore_index: -100,
-    image_seq_length: (vision.imageSize / vision.patchSize) ** 2,
+    ...(anyres ? { image_grid_pinpoints: anyres.pinpoints.map((p) => [...p]) } : { image_seq_length: (vision.imageSize / vision.patchSize) ** 2 }),
     image_token_index: 32000,
-    model_type: 'llava',
+    model_type: anyres ? 'llava_next' : 'llava',
     pad_token_id: 32001,
     projector_hidden_act: 'gelu',
     text_config: {
@@ -142,6 +144,28 @@ export function preprocessorJson(size: number, legacy: boolean): Json {
   };
 }
 
+/** LlavaNextImageProcessor settings, as llava-hf's LLaVA-NeXT checkpoints ship them. */
+export function llavaNextPreprocessorJson(size: number, pinpoints: readonly (readonly [number, number])[]): Json {
+  return {
+    aspect_ratio_setting: 'anyres',
+    crop_size: { height: size, width: size },
+    do_center_crop: true,
+    do_convert_rgb: true,
+    do_normalize: true,
+    do_pad: true,
+    do_rescale: true,
+    do_resize: true,
+    image_grid_pinpoints: pinpoints.map((p) => [...p]),
+    image_mean: [...CLIP_MEAN],
+    image_processor_type: 'LlavaNextImageProcessor',
+    image_std: [...CLIP_STD],
+    processor_class: 'LlavaNextProcessor',
+    resample: 3,
+    rescale_factor: 0.00392156862745098,
+    size: { shortest_edge: size },
+  };
+}
+
 const writeJson = (path: string, json: unknown) => writeFile(path, `${JSON.stringify(json, null, 2)}\n`);
 
 /**
@@ -159,7 +183,7 @@ export async function writeLlavaCheckpoint(dir: string, options: WriteLlavaCheck
   const tower: [string, TypedTensor][] = [];
   for (const [name, tensor] of options.decoderWeights) main.push([naming.decoder(name), stored(tensor, dtype)]);
   for (const [name, tensor] of options.visionWeights) {
-    if (name.startsWith(PROJECTOR_PREFIX)) main.push([naming.projector(name), stored(tensor, dtype)]);
+    if (name.startsWith(PROJECTOR_PREFIX) || name === IMAGE_NEWLINE) main.push([naming.projector(name), stored(tensor, dtype)]);
     else (layout === 'original' ? tower : main).push([naming.vision(name), stored(tensor, dtype)]);
   }
   const maxShardBytes = options.maxShardBytes ?? Number.MAX_SAFE_INTEGER;
@@ -168,7 +192,8 @@ export async function writeLlavaCheckpoint(dir: string, options: WriteLlavaCheck
   await writeJson(join(dir, 'generation_config.json'), { _from_model_config: true, bos_token_id: 1, eos_token_id: 2, pad_token_id: layout === 'original' ? 0 : 32001 });
   await writeTokenizerFixture(dir, { llavaHf: layout !== 'original' });
   if (layout !== 'original') {
-    await writeJson(join(dir, 'preprocessor_config.json'), preprocessorJson(options.vision.imageSize, false));
+    const size = options.vision.imageSize;
+    await writeJson(join(dir, 'preprocessor_config.json'), options.anyres ? llavaNextPreprocessorJson(size, options.anyres.pinpoints) : preprocessorJson(size, false));
     return;
   }
   const towerDir = options.visionTowerDir;

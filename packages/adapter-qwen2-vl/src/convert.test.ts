@@ -108,7 +108,7 @@ describe('convertQwen2Vl', () => {
     const model = await VisionLanguageModel.load(join(scratch, 'no-sinks'), { families: [qwen2vlFamily] });
     const request: PreparedRequest = {
       prompt: { inputIds: [1, 2], imageMask: new Uint8Array(2), text: '' },
-      images: { feeds: {}, tokensPerImage: [], grids: [], views: [] },
+      images: { feeds: {}, tokensPerImage: [], panels: [] },
       embeds: new Float32Array(2 * 512),
       visionMs: 0,
     };

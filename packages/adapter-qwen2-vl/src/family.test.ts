@@ -81,7 +81,7 @@ describe('qwen2vlFamily on the tiny checkpoint', () => {
     const prepared = await model.prepare({ question: QUESTION, images: [first] });
     const start = prepared.prompt.imageMask.indexOf(1);
     expect(prepared.images.tokensPerImage).toEqual([20]);
-    expect(prepared.images.grids).toEqual([{ rows: 4, cols: 5 }]);
+    expect(prepared.images.panels.map((panels) => panels.map(({ rows, cols }) => ({ rows, cols })))).toEqual([[{ rows: 4, cols: 5 }]]);
     const eligible = prepared.prompt.inputIds.length - start - 20;
     const results = await generateBoth(prepared);
     expectRedistribution(results, [0, start + 1, start + 13], eligible);

@@ -54,8 +54,9 @@ describe('prepareQwen2VlImages', () => {
     expect(size.height * size.width).toBeLessThanOrEqual(max);
     expect((prepared.extra as { gridThw: unknown }).gridThw).toEqual(expected.gridThw);
     expect(prepared.tokensPerImage).toEqual([(size.height / 28) * (size.width / 28)]);
-    expect(prepared.grids).toEqual([{ rows: size.height / 28, cols: size.width / 28 }]);
-    expect([prepared.views[0]?.width, prepared.views[0]?.height]).toEqual([size.width, size.height]);
+    const panel = prepared.panels[0]?.[0];
+    expect([panel?.rows, panel?.cols, panel?.tokens.length]).toEqual([size.height / 28, size.width / 28, prepared.tokensPerImage[0]]);
+    expect([panel?.view.width, panel?.view.height]).toEqual([size.width, size.height]);
     expect((prepared.feeds[VISION_IO.positionIds] as Tensor).data).toEqual(visionPositionIds(expected.gridThw, 2));
     expect((prepared.feeds[VISION_IO.segmentIds] as Tensor).data).toEqual(visionSegmentIds(expected.gridThw, 2));
   });

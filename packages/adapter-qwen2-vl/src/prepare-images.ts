@@ -1,5 +1,5 @@
 import { type Qwen2VlPreprocessOptions, type RgbImage, qwen2vlPreprocess, qwen2vlPreprocessImage, smartResize } from '@vasink/image';
-import type { ModelManifest, PreparedImages, RgbImageLike } from '@vasink/runtime';
+import { type ModelManifest, type PreparedImages, type RgbImageLike, gridPanel } from '@vasink/runtime';
 import { Tensor } from 'onnxruntime-node';
 import { type Qwen2VlAdapterSettings, qwen2vlSettings } from './adapter-settings.js';
 import type { Qwen2VlImageSettings } from './preprocessor-config.js';
@@ -34,7 +34,7 @@ export async function prepareQwen2VlImages(images: readonly RgbImageLike[], mani
   const settings: Qwen2VlAdapterSettings = qwen2vlSettings(manifest);
   const merge = settings.image.mergeSize;
   if (images.length === 0) {
-    return { feeds: {}, tokensPerImage: [], grids: [], views: [], extra: { gridThw: [] } satisfies Qwen2VlImagesExtra };
+    return { feeds: {}, tokensPerImage: [], panels: [], extra: { gridThw: [] } satisfies Qwen2VlImagesExtra };
   }
   const options = preprocessOptions(settings.image);
   const views = images.map((image) => qwen2vlPreprocessImage(image as RgbImage, options));
@@ -53,8 +53,7 @@ export async function prepareQwen2VlImages(images: readonly RgbImageLike[], mani
       [VISION_IO.segmentIds]: new Tensor('int64', visionSegmentIds(gridThw, merge), [patches]),
     },
     tokensPerImage: gridThw.map(([t, h, w]) => (t * h * w) / (merge * merge)),
-    grids: gridThw.map(([, h, w]) => ({ rows: h / merge, cols: w / merge })),
-    views,
+    panels: gridThw.map(([, h, w], i) => [gridPanel(views[i] as RgbImage, h / merge, w / merge)]),
     extra: { gridThw } satisfies Qwen2VlImagesExtra,
   };
 }

@@ -33,8 +33,7 @@ function images(grids: GridThw[]): PreparedImages {
   return {
     feeds: {},
     tokensPerImage: grids.map(([t, h, w]) => (t * h * w) / 4),
-    grids: grids.map(([, h, w]) => ({ rows: h / 2, cols: w / 2 })),
-    views: [],
+    panels: [],
     extra: { gridThw: grids },
   };
 }

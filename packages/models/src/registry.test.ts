@@ -13,17 +13,24 @@ describe('the model family registry', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('names each family once, with the architectures and real-shape sizes its messages and fixtures use', () => {
-    expect(MODEL_FAMILIES.map((f) => f.name)).toEqual(['llava', 'qwen2-vl']);
+    expect(MODEL_FAMILIES.map((f) => f.name)).toEqual(['llava', 'llava-next', 'qwen2-vl']);
     expect(findFamily('qwen2-vl')?.label).toBe('Qwen2-VL');
-    expect(findFamily('llava-next')).toBeUndefined();
-    expect(describeFamilies()).toBe('LLaVA-1.5 (LlavaForConditionalGeneration, LlavaLlamaForCausalLM) and Qwen2-VL (Qwen2VLForConditionalGeneration)');
+    expect(findFamily('qwen2.5-vl')).toBeUndefined();
+    expect(describeFamilies()).toBe(
+      'LLaVA-1.5 (LlavaForConditionalGeneration, LlavaLlamaForCausalLM), LLaVA-NeXT (LlavaNextForConditionalGeneration) and Qwen2-VL (Qwen2VLForConditionalGeneration)',
+    );
+    expect(findFamily('llava-next')?.fixtures.realShapeSizes).toEqual({
+      'vicuna-7b': 'llava-hf/llava-v1.6-vicuna-7b-hf',
+      'vicuna-13b': 'llava-hf/llava-v1.6-vicuna-13b-hf',
+      'mistral-7b': 'llava-hf/llava-v1.6-mistral-7b-hf',
+    });
     expect(findFamily('llava')?.fixtures.realShapeSizes).toEqual({ '7b': 'llava-hf/llava-1.5-7b-hf', '13b': 'llava-hf/llava-1.5-13b-hf' });
     expect(findFamily('qwen2-vl')?.fixtures.realShapeSizes).toEqual({ '2b': 'Qwen/Qwen2-VL-2B-Instruct', '7b': 'Qwen/Qwen2-VL-7B-Instruct' });
   });
 
   it('refuses a checkpoint of no registered family, naming its architecture and what vasink converts', () => {
-    expect(() => familyOfConfig({ architectures: ['LlavaNextForConditionalGeneration'], model_type: 'llava_next' }, 'ckpt/config.json')).toThrow(
-      'unsupported architecture in ckpt/config.json: architectures LlavaNextForConditionalGeneration, model_type llava_next; vasink converts LLaVA-1.5 (LlavaForConditionalGeneration, LlavaLlamaForCausalLM) and Qwen2-VL (Qwen2VLForConditionalGeneration)',
+    expect(() => familyOfConfig({ architectures: ['Qwen2_5_VLForConditionalGeneration'], model_type: 'qwen2_5_vl' }, 'ckpt/config.json')).toThrow(
+      'unsupported architecture in ckpt/config.json: architectures Qwen2_5_VLForConditionalGeneration, model_type qwen2_5_vl; vasink converts LLaVA-1.5 (LlavaForConditionalGeneration, LlavaLlamaForCausalLM), LLaVA-NeXT (LlavaNextForConditionalGeneration) and Qwen2-VL (Qwen2VLForConditionalGeneration)',
     );
   });
 

@@ -1,4 +1,4 @@
-import { llavaFamily } from '@vasink/adapter-llava';
+import { llavaFamily, llavaNextFamily } from '@vasink/adapter-llava';
 import { qwen2vlFamily } from '@vasink/adapter-qwen2-vl';
 import type { ModelFamily } from '@vasink/runtime';
 import { VasinkError } from '@vasink/tensor';
@@ -9,7 +9,7 @@ import { VasinkError } from '@vasink/tensor';
  * from it. Adding a family: its adapter package implements `ModelFamily`
  * (conversion, images, prompt, fixtures) — then one line here.
  */
-export const MODEL_FAMILIES: readonly ModelFamily[] = [llavaFamily, qwen2vlFamily];
+export const MODEL_FAMILIES: readonly ModelFamily[] = [llavaFamily, llavaNextFamily, qwen2vlFamily];
 
 /** The family named `name` (as manifests and the command line write it), or undefined. */
 export function findFamily(name: string): ModelFamily | undefined {

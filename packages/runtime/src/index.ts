@@ -60,11 +60,12 @@ export { MANIFEST_FILE, ModelDirectoryError, readManifest, writeManifest } from 
 export type { ModelManifest, WeightQuantization } from './model-manifest.js';
 export { conversationMessages, layoutConversation } from './conversation.js';
 export type { ChatTurn, ConversationLayout } from './conversation.js';
-export { PIXEL_VALUES_FEED } from './model-family.js';
+export { PIXEL_VALUES_FEED, gridPanel } from './model-family.js';
 export type {
   ConvertOptions,
   ConvertProgress,
   FamilyFixtures,
+  ImagePanel,
   FixtureWriteProgress,
   ModelFamily,
   PreparedImages,

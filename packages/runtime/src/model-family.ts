@@ -22,12 +22,31 @@ export interface PreparedImages {
   readonly feeds: Record<string, Tensor>;
   /** Image tokens each image becomes, in order. */
   readonly tokensPerImage: readonly number[];
-  /** The token grid of each image (rows × cols), for heatmaps and sink marks. */
-  readonly grids: readonly { readonly rows: number; readonly cols: number }[];
-  /** Each image as the model sees it (after padding/resizing), for overlays. */
-  readonly views: readonly RgbImageLike[];
+  /**
+   * Per image, the pictures its tokens cover, for heatmaps and sink marks:
+   * one panel for LLaVA-1.5 and Qwen2-VL; LLaVA-NeXT's base view and its
+   * tiles. Tokens on no panel (LLaVA-NeXT's row separators) are not drawn.
+   */
+  readonly panels: readonly (readonly ImagePanel[])[];
   /** Family-specific data the prompt needs (e.g. Qwen2-VL's grid_thw). */
   readonly extra?: unknown;
+}
+
+/** One picture of an image's tokens: `view` cut into `rows × cols` cells, cell k showing the image's token `tokens[k]`. */
+export interface ImagePanel {
+  /** The pixels the cells cover (as the model sees them, after padding / resizing). */
+  readonly view: RgbImageLike;
+  readonly rows: number;
+  readonly cols: number;
+  /** Index among the image's tokens of the token each cell shows, row-major (rows · cols entries). */
+  readonly tokens: readonly number[];
+  /** Names the panel in file names and reports when an image has several (`base`, `tiles`). */
+  readonly label?: string;
+}
+
+/** A panel whose cells are the image's tokens `first … first + rows · cols − 1` in order. */
+export function gridPanel(view: RgbImageLike, rows: number, cols: number, first = 0, label?: string): ImagePanel {
+  return { view, rows, cols, tokens: Array.from({ length: rows * cols }, (_, k) => first + k), ...(label === undefined ? {} : { label }) };
 }
 
 /** A prompt ready for the decoder. */

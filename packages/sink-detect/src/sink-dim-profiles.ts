@@ -20,7 +20,7 @@ export interface SinkDimProfile {
 export const SINK_DIM_PROFILES: readonly SinkDimProfile[] = [
   {
     backbone: 'llama-2-7b',
-    models: ['LLaVA-1.5-7B', 'Vicuna-7B'],
+    models: ['LLaVA-1.5-7B', 'LLaVA-NeXT-Vicuna-7B', 'Vicuna-7B'],
     modelType: 'llama',
     hiddenSize: 4096,
     numLayers: 32,
@@ -29,7 +29,7 @@ export const SINK_DIM_PROFILES: readonly SinkDimProfile[] = [
   },
   {
     backbone: 'llama-2-13b',
-    models: ['LLaVA-1.5-13B', 'Vicuna-13B'],
+    models: ['LLaVA-1.5-13B', 'LLaVA-NeXT-Vicuna-13B', 'Vicuna-13B'],
     modelType: 'llama',
     hiddenSize: 5120,
     numLayers: 40,
@@ -52,6 +52,16 @@ export const SINK_DIM_PROFILES: readonly SinkDimProfile[] = [
     hiddenSize: 4096,
     numLayers: 32,
     sinkDims: [3584],
+    startLayer: 2,
+  },
+  {
+    // No published massive-activation dims for Mistral-7B-Instruct-v0.2 that VAR's authors used: run the finder on the real weights.
+    backbone: 'mistral-7b',
+    models: ['LLaVA-NeXT-Mistral-7B (llava-v1.6-mistral-7b)'],
+    modelType: 'mistral',
+    hiddenSize: 4096,
+    numLayers: 32,
+    sinkDims: null,
     startLayer: 2,
   },
   {

@@ -74,7 +74,12 @@ export function generationRecord(
     family: model.manifest.family,
     device: model.device,
     question: input.question,
-    images: input.imageFiles.map((file, i) => ({ file, grid: prepared.images.grids[i], tokens: prepared.images.tokensPerImage[i] })),
+    images: input.imageFiles.map((file, i) => ({
+      file,
+      grid: (prepared.images.panels[i] ?? []).map(({ rows, cols, label }) => ({ rows, cols, ...(label === undefined ? {} : { label }) }))[0],
+      panels: (prepared.images.panels[i] ?? []).map(({ rows, cols, label }) => ({ rows, cols, ...(label === undefined ? {} : { label }) })),
+      tokens: prepared.images.tokensPerImage[i],
+    })),
     prompt: { text: prepared.prompt.text, tokenIds: prepared.prompt.inputIds, imageTokenPositions: imagePositions },
     visionMs: Math.round(prepared.visionMs),
     /** Vision graph runs for this record: 1 however many rows (--compare shares the image features). */

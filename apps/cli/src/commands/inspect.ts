@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type RgbImage, colormap, createRgbImage, encodePng, markTokens, overlayHeatmap } from '@vasink/image';
-import type { Inspection, RowSettings } from '@vasink/runtime';
+import type { ImagePanel, Inspection, RowSettings } from '@vasink/runtime';
 import { expandImagePaths, loadImages } from '../lib/images.js';
 import { METHOD_FLAGS, activeLayers, methodHelp, methodRowFromFlags, methodsFromFlags, rowName } from '../lib/method-flags.js';
 import { UsageError, intListFlag, parseCommand, required } from '../lib/usage.js';
@@ -63,7 +63,7 @@ export async function runInspect(args: string[]): Promise<number> {
 interface WriteInput {
   out: string;
   inspection: Inspection;
-  prepared: { prompt: { imageMask: Uint8Array; inputIds: readonly number[] }; images: { grids: readonly { rows: number; cols: number }[]; views: readonly RgbImage[]; tokensPerImage: readonly number[] } };
+  prepared: { prompt: { imageMask: Uint8Array; inputIds: readonly number[] }; images: { panels: readonly (readonly ImagePanel[])[]; tokensPerImage: readonly number[] } };
   imageFiles: string[];
   layers: number[];
   active: Uint8Array;
@@ -111,21 +111,28 @@ export async function writeInspection(input: WriteInput) {
   });
 
   const tokens = prepared.prompt.inputIds.length;
-  for (const [i, view] of prepared.images.views.entries()) {
-    const grid = prepared.images.grids[i]!;
+  for (const [i, panels] of prepared.images.panels.entries()) {
     const sinkPatches = new Set<number>();
     for (const layer of perLayer) if (layer.varActive) for (const s of layer.visualSinks) if (s.image === i) sinkPatches.add(s.patch);
-    await save(`sinks-${stem(i)}.png`, markTokens(view, [...sinkPatches], grid, [255, 0, 0]));
+    // The image's token k sits at prompt position positions[k].
     const positions = [...patchOf.entries()].filter(([, p]) => p.image === i).map(([t]) => t);
-    for (const l of layers) {
-      for (const [label, row] of [['base', base], [name, withVar]] as const) {
-        const attention = row.layers[l]!.attention;
-        const values = positions.map((t) => {
-          let sum = 0;
-          for (let h = 0; h < heads; h++) sum += attention[h * tokens + t] as number;
-          return sum / heads;
-        });
-        await save(`attention-L${l}-${label}-${stem(i)}.png`, overlayHeatmap(view, values, grid, { alpha: 0.55, colormap: 'viridis' }));
+    for (const panel of panels) {
+      const grid = { rows: panel.rows, cols: panel.cols };
+      const view = panel.view as RgbImage;
+      const suffix = `${stem(i)}${panel.label === undefined ? '' : `-${panel.label}`}`;
+      const cells = panel.tokens.flatMap((token, cell) => (sinkPatches.has(token) ? [cell] : []));
+      await save(`sinks-${suffix}.png`, markTokens(view, cells, grid, [255, 0, 0]));
+      for (const l of layers) {
+        for (const [label, row] of [['base', base], [name, withVar]] as const) {
+          const attention = row.layers[l]!.attention;
+          const values = panel.tokens.map((token) => {
+            const t = positions[token] as number;
+            let sum = 0;
+            for (let h = 0; h < heads; h++) sum += attention[h * tokens + t] as number;
+            return sum / heads;
+          });
+          await save(`attention-L${l}-${label}-${suffix}.png`, overlayHeatmap(view, values, grid, { alpha: 0.55, colormap: 'viridis' }));
+        }
       }
     }
   }
