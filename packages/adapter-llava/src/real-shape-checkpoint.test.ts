@@ -239,3 +239,33 @@ describe('writeRealShapeLlavaCheckpoint (7B shapes, 1 layer)', () => {
     expect(Array.from({ length: dv }, (_, r) => q[r * dv + 5]).every((x) => x === 0)).toBe(true);
   }, 60_000);
 });
+
+describe('real-shape LLaVA-NeXT checkpoints (llava-v1.6-vicuna-7b/13b-hf, -mistral-7b-hf)', () => {
+  it('every LLaVA-1.5 tensor name plus image_newline after the projector; Mistral with GQA; ≤ 5 GB shards', () => {
+    for (const [size, shards, kvDim] of [
+      ['vicuna-7b', 3, 4096],
+      ['vicuna-13b', 6, 5120],
+      ['mistral-7b', 4, 1024],
+    ] as const) {
+      const configJson = realShapeLlavaConfigJson({ size });
+      const config = parseLlavaConfig(configJson, { file: 'config.json' });
+      expect(config.architecture).toBe('LlavaNextForConditionalGeneration');
+      expect(config.anyres?.pinpoints).toEqual([[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]);
+      const tensors = realShapeLlavaTensors({ size });
+      const expected = releasedTensorShapes(configJson);
+      expected.set('image_newline', [config.text.hiddenSize]);
+      expect(new Map(tensors.map((t) => [t.name, t.shape]))).toEqual(expected);
+      const names = tensors.map((t) => t.name);
+      expect(names.indexOf('image_newline')).toBe(names.indexOf('multi_modal_projector.linear_2.bias') + 1);
+      expect(tensors.find((t) => t.name === 'language_model.model.layers.0.self_attn.k_proj.weight')?.shape).toEqual([kvDim, config.text.hiddenSize]);
+      const plan = planShards(tensors, LLAVA_HF_MAX_SHARD_BYTES);
+      expect(plan, size).toHaveLength(shards);
+    }
+    // Mistral has no sink-dimension profile: the fixture plants dims but, like a real checkpoint, does not name them.
+    const mistral = realShapeLlavaConfigJson({ size: 'mistral-7b', layers: 1 });
+    expect(mistral.vasink).toMatchObject({ planted_sink_dims: [2070, 3431] });
+    expect(mistral.vasink).not.toHaveProperty('sink_dims');
+    expect(parseLlavaConfig(mistral, { file: 'config.json' })).toMatchObject({ textModelType: 'mistral', sinkDims: undefined });
+    expect(realShapeLlavaConfigJson({ size: 'vicuna-7b', layers: 1 }).vasink).toMatchObject({ sink_dims: [1415, 2533] });
+  });
+});

@@ -76,6 +76,6 @@ describe('prepareQwen2VlImages', () => {
 
   it('prepares nothing for a text-only request', async () => {
     const prepared = await prepareQwen2VlImages([], manifestWith(3136, 25088));
-    expect(prepared).toMatchObject({ feeds: {}, tokensPerImage: [], grids: [], views: [] });
+    expect(prepared).toMatchObject({ feeds: {}, tokensPerImage: [], panels: [] });
   });
 });
