@@ -1,5 +1,5 @@
-// The Qwen2-VL path through the real CLI: fixture → convert → generate --json → inspect → demo.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+// Qwen2-VL specifics through the real CLI (its chat prompt, M-RoPE, --max-pixels); test/families.test.ts runs every family's common path.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,16 +39,6 @@ describe('vasink with a tiny Qwen2-VL checkpoint', () => {
     expect(JSON.parse(again.stdout).rows.map((r: { ids: number[] }) => r.ids)).toEqual(record.rows.map((r: { ids: number[] }) => r.ids));
   });
 
-  it('inspect draws heatmaps on the dynamic grid', async () => {
-    const out = join(dir, 'inspect');
-    const result = await runCli(['inspect', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--out', out, '--preset', 'hallucination', '--layers', '2']);
-    expect(result.code, result.stderr).toBe(0);
-    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
-    expect(report.family).toBe('qwen2-vl');
-    expect(report.layers[2].visualSinks.length).toBeGreaterThan(0);
-    expect(await readdir(out)).toEqual(expect.arrayContaining(['attention-L2-base-sample.png', 'attention-L2-var-sample.png', 'sinks-sample.png', 'heads.png']));
-  });
-
   it('convert --max-pixels bounds the resized image, hence its image tokens; LLaVA refuses the flag', async () => {
     const small = join(dir, 'model-small');
     const convert = await runCli(['convert', join(dir, 'hf'), small, '--max-pixels', String(28 * 28 * 6)]);
@@ -70,13 +60,5 @@ describe('vasink with a tiny Qwen2-VL checkpoint', () => {
     const refused = await runCli(['convert', join(dir, 'llava-hf'), join(dir, 'llava-model'), '--max-pixels', '10000']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/apply to dynamic-resolution checkpoints \(Qwen2-VL\); .* is LLaVA-1.5 \(fixed-size images\)/);
-  });
-
-  it('demo --model-family qwen2-vl', async () => {
-    const result = await runCli(['demo', '--model-family', 'qwen2-vl', '--cache', join(dir, 'cache'), '--json']);
-    expect(result.code, result.stderr).toBe(0);
-    const demo = JSON.parse(result.stdout);
-    expect(demo.family).toBe('qwen2-vl');
-    expect(demo.layers.some((l: { selectedAtPrefill: number }) => l.selectedAtPrefill > 0)).toBe(true);
   });
 });

@@ -5,14 +5,14 @@ import type { Qwen2VlImageSettings } from './preprocessor-config.js';
 import type { Qwen2VlVisionConfig } from './qwen2vl-config.js';
 
 /** What the qwen2-vl adapter stores in `manifest.adapter` at conversion and reads back at run time. */
-export interface Qwen2VlAdapterSettings {
+export interface Qwen2VlAdapterSettings<V = Qwen2VlVisionConfig> {
   /** Preprocessing, from the checkpoint's `preprocessor_config.json` (min/max pixels, patch and merge sizes, mean/std). */
   readonly image: Qwen2VlImageSettings;
   readonly imageTokenId: number;
   readonly visionStartTokenId: number;
   readonly visionEndTokenId: number;
   /** The vision tower converted (for inspection and `find-sink-dims`). */
-  readonly vision: Qwen2VlVisionConfig;
+  readonly vision: V;
   /** Tensor naming of the source checkpoint. */
   readonly tensorLayout: Qwen2VlTensorLayout;
   /** System message of the default prompt format. */

@@ -1,21 +1,24 @@
 import { join, resolve } from 'node:path';
+import type { ModelProto } from '@vasink/onnx-graph';
 import { ATTENTION_INTERVENTIONS, type ConvertOptions, MODEL_WEIGHTS_FILE, ModelDirectoryWriter, type ModelManifest } from '@vasink/runtime';
 import { openCheckpoint } from '@vasink/safetensors';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims, sinkDimProfileForConfig } from '@vasink/sink-detect';
 import {
   WeightMismatchError,
+  type WeightStore,
   assertDecoderWeights,
+  assertWeights,
   buildDecoderGraph,
   buildEmbeddingGraph,
   checkpointWeightSource,
   decoderWeightShapes,
 } from '@vasink/transformer-graph';
 import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings } from './adapter-settings.js';
-import { assertVisionWeights, decoderNaming, detectTensorLayout, visionNaming, visionWeightShapes } from './checkpoint-layout.js';
+import { decoderNaming, detectTensorLayout, visionNaming, visionWeightShapes } from './checkpoint-layout.js';
 import { Qwen2VlConfigError } from './errors.js';
 import { type Qwen2VlImageSettings, parseQwen2VlImageSettings } from './preprocessor-config.js';
-import { QWEN2_VL_TOKENS, parseQwen2VlConfig, readCheckpointJson } from './qwen2vl-config.js';
+import { QWEN2_VL_TOKENS, type Qwen2LanguageConfig, type Qwen2VlVisionConfig, parseQwen2VlConfig, readCheckpointJson } from './qwen2vl-config.js';
 import { buildVisionGraph } from './vision-graph.js';
 
 /** File names of a converted Qwen2-VL model directory. */
@@ -33,6 +36,43 @@ const OPTIONAL_FILES = ['chat_template.json', 'chat_template.jinja', 'special_to
 
 const PRODUCER = '@vasink/adapter-qwen2-vl';
 
+/** The vision fields the processor must agree with. */
+interface PatchGeometry {
+  readonly patchSize: number;
+  readonly temporalPatchSize: number;
+  readonly spatialMergeSize: number;
+}
+
+/**
+ * What differs between the Qwen2-VL-style families (Qwen2-VL, Qwen2.5-VL):
+ * the vision tower — its config, tensors and graph — and the names written
+ * in the manifest. The language model, tokenizer, processor, tensor layouts
+ * and prompt are shared.
+ */
+export interface QwenVisionTower<V extends PatchGeometry> {
+  /** Manifest `family`. */
+  readonly family: string;
+  /** `source.producer` of the manifest and the graphs' producer name. */
+  readonly producer: string;
+  /** Backbone `model_type` for the sink-dimension profiles (`qwen2_vl`; Qwen2.5-VL's has no published dims). */
+  readonly sinkModelType: string;
+  /** Parse config.json (throws for other architectures). */
+  parseConfig(json: Readonly<Record<string, unknown>>, file: string): { architecture: string; vision: V } & Qwen2LanguageConfig;
+  /** Canonical vision tensors (relative to the tower) → shapes. */
+  visionShapes(vision: V): Map<string, readonly number[]>;
+  buildVisionGraph(options: { config: V; weights: WeightStore; producerName: string }): Promise<ModelProto>;
+}
+
+/** Qwen2-VL's tower. */
+export const QWEN2_VL_TOWER: QwenVisionTower<Qwen2VlVisionConfig> = {
+  family: 'qwen2-vl',
+  producer: PRODUCER,
+  sinkModelType: 'qwen2_vl',
+  parseConfig: parseQwen2VlConfig,
+  visionShapes: visionWeightShapes,
+  buildVisionGraph,
+};
+
 /**
  * Convert a Hugging Face Qwen2-VL checkpoint (`Qwen2VLForConditionalGeneration`,
  * released or newer transformers layout, single-file or sharded, bfloat16 /
@@ -48,10 +88,18 @@ const PRODUCER = '@vasink/adapter-qwen2-vl';
  * records `dims: null` (give them at run time or run `vasink find-sink-dims`).
  */
 export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelManifest> {
+  return convertQwenVisionLanguage(options, QWEN2_VL_TOWER);
+}
+
+/**
+ * The conversion of a Qwen2-VL-style checkpoint with the given vision tower
+ * (see {@link convertQwen2Vl}; `@vasink/adapter-qwen2.5-vl` passes Qwen2.5-VL's).
+ */
+export async function convertQwenVisionLanguage<V extends PatchGeometry>(options: ConvertOptions, tower: QwenVisionTower<V>): Promise<ModelManifest> {
   const { source } = options;
   options.onProgress?.({ stage: 'validate', done: 0, total: 1 });
   const rawConfig = await readCheckpointJson(source, 'config.json');
-  const config = parseQwen2VlConfig(rawConfig, join(source, 'config.json'));
+  const config = tower.parseConfig(rawConfig, join(source, 'config.json'));
   const image = withImagePixels(
     parseQwen2VlImageSettings(await readCheckpointJson(source, 'preprocessor_config.json', { optional: true }), join(source, 'preprocessor_config.json')),
     options.imagePixels,
@@ -71,7 +119,7 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
   for (const file of REQUIRED_FILES) await readCheckpointJson(source, file);
   const generation = await readCheckpointJson(source, 'generation_config.json', { optional: true });
 
-  const sink = qwen2vlSinkSettings(config.text.hiddenSize, config.text.numLayers, options.sinkDims ?? checkpointSinkDims(rawConfig, join(source, 'config.json')));
+  const sink = qwen2vlSinkSettings(config.text.hiddenSize, config.text.numLayers, options.sinkDims ?? checkpointSinkDims(rawConfig, join(source, 'config.json')), tower.sinkModelType);
 
   const checkpoint = await openCheckpoint(source);
   try {
@@ -86,19 +134,23 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
     const textNaming = decoderNaming(layout);
     const imageNaming = visionNaming(layout);
     await assertDecoderWeights(config.text, weights, textNaming);
-    await assertVisionWeights(v, weights, imageNaming);
+    const visionShapes = tower.visionShapes(v);
+    await assertWeights({ shapes: visionShapes, locate: (canonical) => ({ source: weights, name: imageNaming(canonical) }), what: 'vision weights' });
     const decoderNames = [...decoderWeightShapes(config.text).keys()];
-    const visionNames = [...visionWeightShapes(v).keys()];
+    const visionNames = [...visionShapes.keys()];
     await ModelDirectoryWriter.assertFloat16Range(options, [{ source: weights, names: [...decoderNames.map(textNaming), ...visionNames.map(imageNaming)] }]);
     const writer = await ModelDirectoryWriter.create(options, decoderNames.length + visionNames.length);
     try {
       writer.enter('weights');
       const visionStore = writer.weightStore(weights, { naming: imageNaming });
-      await writer.writeGraph(QWEN2_VL_MODEL_FILES.vision, buildVisionGraph({ config: v, weights: visionStore, producerName: PRODUCER }));
+      await writer.writeGraph(QWEN2_VL_MODEL_FILES.vision, tower.buildVisionGraph({ config: v, weights: visionStore, producerName: tower.producer }));
       const textStore = writer.weightStore(weights, { naming: textNaming });
       await writer.writeGraph(QWEN2_VL_MODEL_FILES.embed, buildEmbeddingGraph({ config: config.text, weights: textStore }));
-      await writer.writeGraph(QWEN2_VL_MODEL_FILES.decoder, buildDecoderGraph({ config: config.text, weights: textStore, interventions: ATTENTION_INTERVENTIONS, producerName: PRODUCER }));
-      await writer.writeGraph(QWEN2_VL_MODEL_FILES.decoderDiagnostics, buildDecoderGraph({ config: config.text, weights: textStore, interventions: ATTENTION_INTERVENTIONS, diagnostics: true, producerName: PRODUCER }));
+      await writer.writeGraph(QWEN2_VL_MODEL_FILES.decoder, buildDecoderGraph({ config: config.text, weights: textStore, interventions: ATTENTION_INTERVENTIONS, producerName: tower.producer }));
+      await writer.writeGraph(
+        QWEN2_VL_MODEL_FILES.decoderDiagnostics,
+        buildDecoderGraph({ config: config.text, weights: textStore, interventions: ATTENTION_INTERVENTIONS, diagnostics: true, producerName: tower.producer }),
+      );
       await writer.copyFiles(source, { required: REQUIRED_FILES, optional: OPTIONAL_FILES });
     } catch (error) {
       writer.close();
@@ -114,7 +166,7 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
         QWEN2_VL_TOKENS.endOfText,
       ]),
     ].filter((id): id is number => Number.isInteger(id) && id >= 0);
-    const adapter: Qwen2VlAdapterSettings = {
+    const adapter: Qwen2VlAdapterSettings<V> = {
       image,
       imageTokenId: config.imageTokenId,
       visionStartTokenId: config.visionStartTokenId,
@@ -124,7 +176,7 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
       systemPrompt: QWEN2_VL_SYSTEM_PROMPT,
     };
     return await writer.finish({
-      family: 'qwen2-vl',
+      family: tower.family,
       architecture: config.architecture,
       decoder: config.text,
       graphs: {
@@ -136,7 +188,7 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
       sink,
       tokens: { imageTokenId: config.imageTokenId, eosTokenIds },
       adapter: adapter as unknown as Readonly<Record<string, unknown>>,
-      source: { path: resolve(source), producer: PRODUCER },
+      source: { path: resolve(source), producer: tower.producer },
     });
   } finally {
     await checkpoint.close();
@@ -169,8 +221,8 @@ export function withImagePixels(settings: Qwen2VlImageSettings, pixels: ConvertO
 }
 
 /** The manifest's sink section: user dims, the profile's (Qwen2-VL-7B), or none (Qwen2-VL-2B, unknown sizes). */
-export function qwen2vlSinkSettings(hiddenSize: number, numLayers: number, userSinkDims: readonly number[] | undefined): ModelManifest['sink'] {
-  const model = { modelType: 'qwen2_vl', hiddenSize, numLayers };
+export function qwen2vlSinkSettings(hiddenSize: number, numLayers: number, userSinkDims: readonly number[] | undefined, modelType = 'qwen2_vl'): ModelManifest['sink'] {
+  const model = { modelType, hiddenSize, numLayers };
   if (userSinkDims && userSinkDims.length > 0) assertSinkDims(userSinkDims, hiddenSize);
   try {
     const resolved = resolveSinkDims({ ...model, ...(userSinkDims && userSinkDims.length > 0 ? { userSinkDims } : {}) });

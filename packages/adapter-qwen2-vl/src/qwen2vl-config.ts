@@ -76,9 +76,56 @@ export function parseQwen2VlConfig(json: unknown, source = 'config.json'): Qwen2
       { source, architectures: json.architectures, modelType: json.model_type },
     );
   }
-  const textConfig = isObject(json.text_config) ? json.text_config : undefined;
-  const textField = (name: string): unknown => textConfig?.[name] ?? json[name];
-  const where = (name: string) => (textConfig ? `text_config.${name} (nor ${name})` : name);
+  const language = parseQwen2LanguageConfig(json, source);
+  const { integer, number } = fieldReaders(source);
+  const hiddenSize = language.text.hiddenSize;
+
+  if (!isObject(json.vision_config)) throw new Qwen2VlConfigError(`${source} has no vision_config`, { source, field: 'vision_config' });
+  const v = json.vision_config;
+  const visionInt = (name: string, fallback?: number) =>
+    v[name] === undefined && fallback !== undefined ? fallback : integer(`vision_config.${name}`, v[name], `vision_config.${name}`);
+  const embedDim = visionInt('embed_dim');
+  const numVisionHeads = visionInt('num_heads');
+  if (embedDim % numVisionHeads !== 0 || (embedDim / numVisionHeads) % 4 !== 0) {
+    throw new Qwen2VlConfigError(
+      `${source}: vision_config.embed_dim ${embedDim} / num_heads ${numVisionHeads} must be a head size divisible by 4 (2-D rotary embedding)`,
+      { source, field: 'vision_config.num_heads' },
+    );
+  }
+  const mlpRatio = number('vision_config.mlp_ratio', v.mlp_ratio, 'vision_config.mlp_ratio', 4);
+  const act = v.hidden_act ?? 'quick_gelu';
+  if (act !== 'quick_gelu') {
+    throw new Qwen2VlConfigError(`${source}: vision_config.hidden_act ${JSON.stringify(act)} is not supported (Qwen2-VL uses "quick_gelu")`, {
+      source,
+      field: 'vision_config.hidden_act',
+    });
+  }
+  const outHiddenSize = visionInt('hidden_size', hiddenSize);
+  if (outHiddenSize !== hiddenSize) {
+    throw new Qwen2VlConfigError(`${source}: vision_config.hidden_size ${outHiddenSize} must equal the language model's hidden_size ${hiddenSize}`, {
+      source,
+      field: 'vision_config.hidden_size',
+    });
+  }
+  const vision: Qwen2VlVisionConfig = {
+    depth: visionInt('depth'),
+    embedDim,
+    numHeads: numVisionHeads,
+    // Python's int(embed_dim * mlp_ratio).
+    mlpHiddenSize: Math.trunc(embedDim * mlpRatio),
+    patchSize: visionInt('patch_size', 14),
+    temporalPatchSize: visionInt('temporal_patch_size', 2),
+    spatialMergeSize: visionInt('spatial_merge_size', 2),
+    inChannels: v.in_chans === undefined ? visionInt('in_channels', 3) : visionInt('in_chans'),
+    outHiddenSize,
+    layerNormEps: 1e-6,
+  };
+
+  return { architecture: QWEN2_VL_ARCHITECTURE, ...language, vision };
+}
+
+/** Field readers naming `source` and the field in every error. */
+function fieldReaders(source: string) {
   const integer = (name: string, value: unknown, label: string): number => {
     if (value === undefined || value === null) throw new Qwen2VlConfigError(`${source} has no ${label}`, { source, field: name });
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
@@ -98,6 +145,23 @@ export function parseQwen2VlConfig(json: unknown, source = 'config.json'): Qwen2
     }
     return value;
   };
+  return { integer, number };
+}
+
+/** The language-model half of a Qwen2-VL-style `config.json` (Qwen2-VL, Qwen2.5-VL): decoder, special tokens, end-of-sequence ids. */
+export type Qwen2LanguageConfig = Omit<Qwen2VlConfig, 'architecture' | 'vision'>;
+
+/**
+ * Read the language model of a Qwen2-VL-style config (`text_config` first,
+ * the top level second): the Qwen2 decoder with M-RoPE (`rope_scaling` or
+ * `rope_parameters` must carry `mrope_section`), the vision special tokens
+ * and the end-of-sequence ids. Shared by the Qwen2-VL and Qwen2.5-VL adapters.
+ */
+export function parseQwen2LanguageConfig(json: Json, source = 'config.json'): Qwen2LanguageConfig {
+  const textConfig = isObject(json.text_config) ? json.text_config : undefined;
+  const textField = (name: string): unknown => textConfig?.[name] ?? json[name];
+  const where = (name: string) => (textConfig ? `text_config.${name} (nor ${name})` : name);
+  const { integer, number } = fieldReaders(source);
   const textInt = (name: string) => integer(name, textField(name), where(name));
 
   const hiddenSize = textInt('hidden_size');
@@ -161,46 +225,6 @@ export function parseQwen2VlConfig(json: unknown, source = 'config.json'): Qwen2
   };
   validateDecoderConfig(text, source);
 
-  if (!isObject(json.vision_config)) throw new Qwen2VlConfigError(`${source} has no vision_config`, { source, field: 'vision_config' });
-  const v = json.vision_config;
-  const visionInt = (name: string, fallback?: number) =>
-    v[name] === undefined && fallback !== undefined ? fallback : integer(`vision_config.${name}`, v[name], `vision_config.${name}`);
-  const embedDim = visionInt('embed_dim');
-  const numVisionHeads = visionInt('num_heads');
-  if (embedDim % numVisionHeads !== 0 || (embedDim / numVisionHeads) % 4 !== 0) {
-    throw new Qwen2VlConfigError(
-      `${source}: vision_config.embed_dim ${embedDim} / num_heads ${numVisionHeads} must be a head size divisible by 4 (2-D rotary embedding)`,
-      { source, field: 'vision_config.num_heads' },
-    );
-  }
-  const mlpRatio = number('vision_config.mlp_ratio', v.mlp_ratio, 'vision_config.mlp_ratio', 4);
-  const act = v.hidden_act ?? 'quick_gelu';
-  if (act !== 'quick_gelu') {
-    throw new Qwen2VlConfigError(`${source}: vision_config.hidden_act ${JSON.stringify(act)} is not supported (Qwen2-VL uses "quick_gelu")`, {
-      source,
-      field: 'vision_config.hidden_act',
-    });
-  }
-  const outHiddenSize = visionInt('hidden_size', hiddenSize);
-  if (outHiddenSize !== hiddenSize) {
-    throw new Qwen2VlConfigError(`${source}: vision_config.hidden_size ${outHiddenSize} must equal the language model's hidden_size ${hiddenSize}`, {
-      source,
-      field: 'vision_config.hidden_size',
-    });
-  }
-  const vision: Qwen2VlVisionConfig = {
-    depth: visionInt('depth'),
-    embedDim,
-    numHeads: numVisionHeads,
-    // Python's int(embed_dim * mlp_ratio).
-    mlpHiddenSize: Math.trunc(embedDim * mlpRatio),
-    patchSize: visionInt('patch_size', 14),
-    temporalPatchSize: visionInt('temporal_patch_size', 2),
-    spatialMergeSize: visionInt('spatial_merge_size', 2),
-    inChannels: v.in_chans === undefined ? visionInt('in_channels', 3) : visionInt('in_chans'),
-    outHiddenSize,
-    layerNormEps: 1e-6,
-  };
 
   const tokenId = (name: string, fallback: number) => {
     const value = json[name] ?? textConfig?.[name];
@@ -209,9 +233,7 @@ export function parseQwen2VlConfig(json: unknown, source = 'config.json'): Qwen2
   const eos = json.eos_token_id ?? textConfig?.eos_token_id;
   const eosTokenIds = (Array.isArray(eos) ? eos : eos === undefined || eos === null ? [] : [eos]).filter((id): id is number => Number.isInteger(id));
   return {
-    architecture: QWEN2_VL_ARCHITECTURE,
     text,
-    vision,
     imageTokenId: tokenId('image_token_id', QWEN2_VL_TOKENS.image),
     videoTokenId: tokenId('video_token_id', QWEN2_VL_TOKENS.video),
     visionStartTokenId: tokenId('vision_start_token_id', QWEN2_VL_TOKENS.visionStart),

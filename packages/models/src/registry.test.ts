@@ -13,24 +13,33 @@ describe('the model family registry', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('names each family once, with the architectures and real-shape sizes its messages and fixtures use', () => {
-    expect(MODEL_FAMILIES.map((f) => f.name)).toEqual(['llava', 'llava-next', 'qwen2-vl']);
-    expect(findFamily('qwen2-vl')?.label).toBe('Qwen2-VL');
-    expect(findFamily('qwen2.5-vl')).toBeUndefined();
-    expect(describeFamilies()).toBe(
+    const names = MODEL_FAMILIES.map((f) => f.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual(expect.arrayContaining(['llava', 'llava-next', 'qwen2-vl']));
+    for (const family of MODEL_FAMILIES) {
+      expect(findFamily(family.name)).toBe(family);
+      expect(family.label.length).toBeGreaterThan(0);
+      expect(family.architectures.length).toBeGreaterThan(0);
+      expect(Object.keys(family.fixtures.realShapeSizes).length).toBeGreaterThan(0);
+    }
+    expect(findFamily('llava-2')).toBeUndefined();
+    const [llava, next, qwen] = ['llava', 'llava-next', 'qwen2-vl'].map((name) => findFamily(name)!);
+    expect(describeFamilies([llava!, next!, qwen!])).toBe(
       'LLaVA-1.5 (LlavaForConditionalGeneration, LlavaLlamaForCausalLM), LLaVA-NeXT (LlavaNextForConditionalGeneration) and Qwen2-VL (Qwen2VLForConditionalGeneration)',
     );
-    expect(findFamily('llava-next')?.fixtures.realShapeSizes).toEqual({
+    expect(describeFamilies([qwen!])).toBe('Qwen2-VL (Qwen2VLForConditionalGeneration)');
+    expect(llava!.fixtures.realShapeSizes).toEqual({ '7b': 'llava-hf/llava-1.5-7b-hf', '13b': 'llava-hf/llava-1.5-13b-hf' });
+    expect(next!.fixtures.realShapeSizes).toEqual({
       'vicuna-7b': 'llava-hf/llava-v1.6-vicuna-7b-hf',
       'vicuna-13b': 'llava-hf/llava-v1.6-vicuna-13b-hf',
       'mistral-7b': 'llava-hf/llava-v1.6-mistral-7b-hf',
     });
-    expect(findFamily('llava')?.fixtures.realShapeSizes).toEqual({ '7b': 'llava-hf/llava-1.5-7b-hf', '13b': 'llava-hf/llava-1.5-13b-hf' });
-    expect(findFamily('qwen2-vl')?.fixtures.realShapeSizes).toEqual({ '2b': 'Qwen/Qwen2-VL-2B-Instruct', '7b': 'Qwen/Qwen2-VL-7B-Instruct' });
+    expect(qwen!.fixtures.realShapeSizes).toEqual({ '2b': 'Qwen/Qwen2-VL-2B-Instruct', '7b': 'Qwen/Qwen2-VL-7B-Instruct' });
   });
 
   it('refuses a checkpoint of no registered family, naming its architecture and what vasink converts', () => {
-    expect(() => familyOfConfig({ architectures: ['Qwen2_5_VLForConditionalGeneration'], model_type: 'qwen2_5_vl' }, 'ckpt/config.json')).toThrow(
-      'unsupported architecture in ckpt/config.json: architectures Qwen2_5_VLForConditionalGeneration, model_type qwen2_5_vl; vasink converts LLaVA-1.5 (LlavaForConditionalGeneration, LlavaLlamaForCausalLM), LLaVA-NeXT (LlavaNextForConditionalGeneration) and Qwen2-VL (Qwen2VLForConditionalGeneration)',
+    expect(() => familyOfConfig({ architectures: ['InternVLChatModel'], model_type: 'internvl_chat' }, 'ckpt/config.json')).toThrow(
+      `unsupported architecture in ckpt/config.json: architectures InternVLChatModel, model_type internvl_chat; vasink converts ${describeFamilies()}`,
     );
   });
 

@@ -1,43 +1,40 @@
-// The LLaVA-NeXT path through the real CLI: fixture → convert → generate --json → inspect → eval → demo.
+// Every registered model family through the real CLI: fixture → convert → generate --json → inspect → eval → demo.
+// A family added to @vasink/models' registry is tested here without touching this file.
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_FAMILIES } from '@vasink/models';
 import { runCli } from './run-cli.js';
 
 const SAMPLE = new URL('../assets/sample.png', import.meta.url).pathname;
 
-describe('vasink with a tiny LLaVA-NeXT checkpoint', () => {
+describe.each(MODEL_FAMILIES.map((family) => [family.name, family] as const))('vasink with a tiny %s checkpoint', (name, family) => {
   let dir: string;
   let model: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vasink-cli-llava-next-'));
-    const fixture = await runCli(['fixture', 'llava-next', join(dir, 'hf')]);
+    dir = await mkdtemp(join(tmpdir(), `vasink-cli-${name}-`));
+    const fixture = await runCli(['fixture', name, join(dir, 'hf')]);
     expect(fixture.code, fixture.stderr).toBe(0);
     model = join(dir, 'model');
     const convert = await runCli(['convert', join(dir, 'hf'), model]);
     expect(convert.code, convert.stderr).toBe(0);
-    expect(convert.stderr).toMatch(/LlavaNextForConditionalGeneration/);
+    expect(family.architectures.some((architecture) => convert.stderr.includes(architecture))).toBe(true);
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('answers with the anyres token count, finds visual sinks and redistributes at prefill and decode, deterministically', async () => {
+  it('generate: the first token and visual sinks, VAR selecting heads at prefill and decode, the same answer twice', async () => {
     const args = ['generate', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--max-new-tokens', '4', '--compare', '--preset', 'hallucination', '--json'];
     const out = await runCli(args);
     expect(out.code, out.stderr).toBe(0);
     const record = JSON.parse(out.stdout);
-    expect(record.family).toBe('llava-next');
-    expect(record.prompt.text).toMatch(/USER: <image>\nWhat is in the image\? ASSISTANT:/);
-    // 480 × 360 on 84-px tiles: pinpoint 168 × 168 (2 × 2 tiles, a 12 × 12 token grid); the content is 9 rows
-    // high, the padding (12 − 9) // 2 = 1 row is cut from each side → 10 × 12, plus a newline per row: 36 + 10 · 13.
-    expect(record.images[0].tokens).toBe(36 + 10 * 13);
-    expect(record.images[0].panels).toEqual([
-      { rows: 6, cols: 6, label: 'base' },
-      { rows: 10, cols: 12, label: 'tiles' },
-    ]);
+    expect(record.family).toBe(name);
+    const [image] = record.images;
+    expect(image.tokens).toBeGreaterThan(0);
+    expect(image.panels.length).toBeGreaterThan(0);
     const [base, withVar] = record.rows;
     expect(withVar.diagnostics.sinksPerLayer[2][0]).toBe(0);
-    expect(withVar.diagnostics.imageSinksPerLayer[2].length).toBeGreaterThan(3);
+    expect(withVar.diagnostics.imageSinksPerLayer[2].length).toBeGreaterThan(0);
     expect(withVar.diagnostics.selectedRowsAtPrefill).toBeGreaterThan(0);
     expect(withVar.diagnostics.selectedRowsAtDecode).toBeGreaterThan(0);
     expect(base.diagnostics.selectedRowsAtPrefill ?? 0).toBe(0);
@@ -45,25 +42,22 @@ describe('vasink with a tiny LLaVA-NeXT checkpoint', () => {
     expect(JSON.parse(again.stdout).rows.map((r: { ids: number[] }) => r.ids)).toEqual(record.rows.map((r: { ids: number[] }) => r.ids));
   });
 
-  it('inspect draws the base view and the tiles, each with its heatmaps and sink marks', async () => {
+  it('inspect: heatmaps and sink marks on every panel of the image', async () => {
     const out = join(dir, 'inspect');
     const result = await runCli(['inspect', '--model', model, '--image', SAMPLE, '--prompt', 'What is in the image?', '--out', out, '--preset', 'hallucination', '--layers', '2']);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
-    expect(report.family).toBe('llava-next');
-    expect(report.layers[2].visualSinks.length).toBeGreaterThan(3);
-    expect(await readdir(out)).toEqual(
-      expect.arrayContaining([
-        'sinks-sample-base.png',
-        'sinks-sample-tiles.png',
-        'attention-L2-base-sample-base.png',
-        'attention-L2-var-sample-tiles.png',
-        'heads.png',
-      ]),
-    );
+    expect(report.family).toBe(name);
+    expect(report.layers[2].visualSinks.length).toBeGreaterThan(0);
+    const files = await readdir(out);
+    expect(files).toContain('heads.png');
+    expect(files.filter((f) => /^sinks-sample(-\w+)?\.png$/.test(f)).length).toBeGreaterThan(0);
+    const panels = files.filter((f) => /^attention-L2-var-sample(-\w+)?\.png$/.test(f)).length;
+    expect(panels).toBeGreaterThan(0);
+    expect(files.filter((f) => /^attention-L2-base-sample(-\w+)?\.png$/.test(f))).toHaveLength(panels);
   });
 
-  it('eval pope scores base and VAR on the tiny model', async () => {
+  it('eval pope: base and VAR scored', async () => {
     const data = join(dir, 'pope');
     const images = join(dir, 'images');
     await mkdir(data);
@@ -82,11 +76,11 @@ describe('vasink with a tiny LLaVA-NeXT checkpoint', () => {
     expect((await readFile(join(run, 'predictions', 'var.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6);
   });
 
-  it('demo --model-family llava-next', async () => {
-    const result = await runCli(['demo', '--model-family', 'llava-next', '--cache', join(dir, 'cache'), '--json']);
+  it(`demo --model-family ${name}`, async () => {
+    const result = await runCli(['demo', '--model-family', name, '--cache', join(dir, 'cache'), '--json']);
     expect(result.code, result.stderr).toBe(0);
     const demo = JSON.parse(result.stdout);
-    expect(demo.family).toBe('llava-next');
+    expect(demo.family).toBe(name);
     expect(demo.layers.some((l: { selectedAtPrefill: number }) => l.selectedAtPrefill > 0)).toBe(true);
   });
 });
