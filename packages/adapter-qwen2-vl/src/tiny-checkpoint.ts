@@ -13,10 +13,10 @@ import { referenceVisionTower } from './vision-reference.js';
 export const QWEN2_VL_CHAT_TEMPLATE =
   "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}{% for message in messages %}{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == 'video' or 'video' in content %}{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
-/** Sizes of a generated checkpoint. */
-export interface TinyQwen2VlSpec {
+/** Sizes of a generated checkpoint (`V`: the vision tower's config). */
+export interface TinyQwen2VlSpec<V = Qwen2VlVisionConfig> {
   readonly text: DecoderConfig;
-  readonly vision: Qwen2VlVisionConfig;
+  readonly vision: V;
   /** [the first token's sink dim, the image sinks' dim]: pass them to `convert` as `sinkDims`. */
   readonly sinkDims: readonly [number, number];
   /** Shard size of the safetensors files (a single `model.safetensors` when everything fits). */
@@ -83,8 +83,10 @@ export const TINY_QWEN2_VL_SPECS: Readonly<Record<'tiny' | 'bench', TinyQwen2VlS
   },
 };
 
-export interface TinyQwen2VlCheckpointOptions {
+export interface TinyQwen2VlCheckpointOptions<V = Qwen2VlVisionConfig> {
   size?: 'tiny' | 'bench';
+  /** The vision tower written beside the shared language model (default Qwen2-VL's, {@link QWEN2_VL_TINY_TOWER}). */
+  tower?: TinyQwenTower<V>;
   seed?: number;
   /** Tensor naming and config nesting: the released checkpoints' (`legacy`, default) or newer transformers' (`current`). */
   layout?: Qwen2VlTensorLayout;
@@ -95,9 +97,9 @@ export interface TinyQwen2VlCheckpointOptions {
 }
 
 /** What was written. */
-export interface TinyQwen2VlCheckpoint {
+export interface TinyQwen2VlCheckpoint<V = Qwen2VlVisionConfig> {
   readonly dir: string;
-  readonly spec: TinyQwen2VlSpec;
+  readonly spec: TinyQwen2VlSpec<V>;
   /** Sink dims to pass at conversion: [first token, image sinks]. */
   readonly sinkDims: readonly [number, number];
   readonly files: readonly string[];
@@ -139,7 +141,7 @@ function toBfloat16Bits(values: Float32Array): Uint16Array {
 const silu = (x: number) => x / (1 + Math.exp(-x));
 
 /** A weight under construction: float32 values, later stored as bfloat16. */
-class Weight {
+export class TinyWeight {
   readonly data: Float32Array;
   constructor(
     readonly shape: readonly number[],
@@ -152,8 +154,8 @@ class Weight {
       for (let i = 0; i < this.data.length; i++) this.data[i] = (2 * random.next() - 1) * half;
     }
   }
-  static filled(shape: readonly number[], value: number): Weight {
-    const w = new Weight(shape);
+  static filled(shape: readonly number[], value: number): TinyWeight {
+    const w = new TinyWeight(shape);
     w.data.fill(value);
     return w;
   }
@@ -195,9 +197,11 @@ class Weight {
  *   VAR), some text-centric, some dominated by the visual sinks; sinks carry
  *   zero values; residual updates are small and never touch the role dims.
  */
-export async function writeTinyQwen2VlCheckpoint(dir: string, options: TinyQwen2VlCheckpointOptions = {}): Promise<TinyQwen2VlCheckpoint> {
-  const base = TINY_QWEN2_VL_SPECS[options.size ?? 'tiny'];
-  const spec: TinyQwen2VlSpec = {
+export async function writeTinyQwen2VlCheckpoint<V = Qwen2VlVisionConfig>(dir: string, options: TinyQwen2VlCheckpointOptions<V> = {}): Promise<TinyQwen2VlCheckpoint<V>> {
+  const tower = (options.tower ?? QWEN2_VL_TINY_TOWER) as unknown as TinyQwenTower<V>;
+  const size = options.size ?? 'tiny';
+  const base: TinyQwen2VlSpec<V> = { ...TINY_QWEN2_VL_SPECS[size], vision: tower.sizes[size] };
+  const spec: TinyQwen2VlSpec<V> = {
     ...base,
     text: { ...base.text, vocabSize: options.vocabSize ?? base.text.vocabSize },
     maxShardBytes: options.maxShardBytes ?? base.maxShardBytes,
@@ -206,13 +210,13 @@ export async function writeTinyQwen2VlCheckpoint(dir: string, options: TinyQwen2
   const { text: t, vision: v } = spec;
   if (!Number.isInteger(t.vocabSize) || t.vocabSize < 1) throw new InvalidArgumentError(`vocabSize must be a positive integer, got ${String(t.vocabSize)}`);
   await mkdir(dir, { recursive: true });
-  const weights = craftWeights(spec, options.seed ?? 1);
+  const weights = craftWeights(spec, tower, options.seed ?? 1);
 
   const textName = decoderNaming(layout);
   const visionName = visionNaming(layout);
-  const named: [string, Weight][] = [];
-  for (const canonical of decoderWeightShapes(t).keys()) named.push([textName(canonical), weights.text.get(canonical) as Weight]);
-  for (const canonical of visionWeightShapes(v).keys()) named.push([visionName(canonical), weights.vision.get(canonical) as Weight]);
+  const named: [string, TinyWeight][] = [];
+  for (const canonical of decoderWeightShapes(t).keys()) named.push([textName(canonical), weights.text.get(canonical) as TinyWeight]);
+  for (const canonical of tower.visionShapes(v).keys()) named.push([visionName(canonical), weights.vision.get(canonical) as TinyWeight]);
   const specs: TensorSpec[] = named.map(([name, w]) => ({ name, dtype: 'bfloat16', shape: w.shape }));
   const writer = await createShardedCheckpointWriter(dir, specs, { maxShardBytes: spec.maxShardBytes });
   try {
@@ -224,7 +228,7 @@ export async function writeTinyQwen2VlCheckpoint(dir: string, options: TinyQwen2
   const written = await writer.close();
 
   // vasink extension: the planted sink dimensions, read by convert when no --sink-dims is given.
-  await writeJson(dir, 'config.json', { ...hfConfig(spec, layout), vasink: { sink_dims: [...spec.sinkDims], note: 'tiny random checkpoint written by @vasink/adapter-qwen2-vl' } });
+  await writeJson(dir, 'config.json', { ...hfConfig(spec, tower, layout), vasink: { sink_dims: [...spec.sinkDims], note: `tiny random ${tower.architecture} checkpoint written by @vasink/adapter-qwen2-vl` } });
   await writeJson(dir, 'generation_config.json', {
     bos_token_id: QWEN2_VL_TOKENS.endOfText,
     pad_token_id: QWEN2_VL_TOKENS.endOfText,
@@ -236,12 +240,13 @@ export async function writeTinyQwen2VlCheckpoint(dir: string, options: TinyQwen2
     top_p: 0.001,
     transformers_version: '4.41.2',
   });
+  const geometry = tower.geometry(v);
   await writeJson(dir, 'preprocessor_config.json', {
     min_pixels: spec.minPixels,
     max_pixels: spec.maxPixels,
-    patch_size: v.patchSize,
-    temporal_patch_size: v.temporalPatchSize,
-    merge_size: v.spatialMergeSize,
+    patch_size: geometry.patchSize,
+    temporal_patch_size: geometry.temporalPatchSize,
+    merge_size: geometry.spatialMergeSize,
     image_mean: CLIP_MEAN,
     image_std: CLIP_STD,
     image_processor_type: 'Qwen2VLImageProcessor',
@@ -278,7 +283,7 @@ export async function writeQwen2VlTokenizer(dir: string): Promise<void> {
   await writeJson(dir, 'tokenizer_config.json', config);
 }
 
-function hfConfig(spec: TinyQwen2VlSpec, layout: Qwen2VlTensorLayout): Record<string, unknown> {
+function hfConfig<V>(spec: TinyQwen2VlSpec<V>, tower: TinyQwenTower<V>, layout: Qwen2VlTensorLayout): Record<string, unknown> {
   const { text: t, vision: v } = spec;
   const section = t.rope.type === 'mrope' ? t.rope.section : [];
   const textFields = {
@@ -299,18 +304,7 @@ function hfConfig(spec: TinyQwen2VlSpec, layout: Qwen2VlTensorLayout): Record<st
     use_sliding_window: false,
     vocab_size: t.vocabSize,
   };
-  const visionConfig = {
-    depth: v.depth,
-    embed_dim: v.embedDim,
-    mlp_ratio: v.mlpHiddenSize / v.embedDim,
-    num_heads: v.numHeads,
-    in_chans: v.inChannels,
-    hidden_size: v.outHiddenSize,
-    patch_size: v.patchSize,
-    spatial_merge_size: v.spatialMergeSize,
-    spatial_patch_size: v.patchSize,
-    temporal_patch_size: v.temporalPatchSize,
-  };
+  const visionConfig = tower.visionConfigJson(v, layout);
   const tokens = {
     bos_token_id: QWEN2_VL_TOKENS.endOfText,
     eos_token_id: QWEN2_VL_TOKENS.imEnd,
@@ -322,11 +316,11 @@ function hfConfig(spec: TinyQwen2VlSpec, layout: Qwen2VlTensorLayout): Record<st
   };
   if (layout === 'legacy') {
     return {
-      architectures: [QWEN2_VL_ARCHITECTURE],
+      architectures: [tower.architecture],
       attention_dropout: 0.0,
       ...tokens,
       ...textFields,
-      model_type: 'qwen2_vl',
+      model_type: tower.modelType,
       torch_dtype: 'bfloat16',
       transformers_version: '4.41.2',
       vision_config: visionConfig,
@@ -334,19 +328,19 @@ function hfConfig(spec: TinyQwen2VlSpec, layout: Qwen2VlTensorLayout): Record<st
     };
   }
   return {
-    architectures: [QWEN2_VL_ARCHITECTURE],
+    architectures: [tower.architecture],
     ...tokens,
-    model_type: 'qwen2_vl',
+    model_type: tower.modelType,
     text_config: {
       ...textFields,
-      model_type: 'qwen2_vl_text',
+      model_type: `${tower.modelType}_text`,
       rope_scaling: { mrope_section: section, rope_type: 'default', type: 'default' },
       torch_dtype: 'bfloat16',
     },
     tie_word_embeddings: t.tieWordEmbeddings,
     torch_dtype: 'bfloat16',
     transformers_version: '4.57.1',
-    vision_config: { ...visionConfig, model_type: 'qwen2_vl', hidden_act: 'quick_gelu', in_channels: v.inChannels },
+    vision_config: visionConfig,
   };
 }
 
@@ -356,7 +350,7 @@ function hfConfig(spec: TinyQwen2VlSpec, layout: Qwen2VlTensorLayout): Record<st
  * depend on normalised activations are computed from the (bfloat16-rounded)
  * weights themselves, so the planted magnitudes hold after rounding.
  */
-function craftWeights(spec: TinyQwen2VlSpec, seed: number): { text: Map<string, Weight>; vision: Map<string, Weight> } {
+function craftWeights<V>(spec: TinyQwen2VlSpec<V>, tower: TinyQwenTower<V>, seed: number): { text: Map<string, TinyWeight>; vision: Map<string, TinyWeight> } {
   const random = seededUniform(seed * 7919 + 13);
   const rnd = (scale: number) => ({ next: random, scale });
   const { text: t, vision: v } = spec;
@@ -365,12 +359,12 @@ function craftWeights(spec: TinyQwen2VlSpec, seed: number): { text: Map<string, 
   const [firstSinkDim, imageSinkDim] = spec.sinkDims;
   const roles = [firstSinkDim, imageSinkDim, ROLE.marker, ROLE.one, ROLE.image, ROLE.scratch];
   if (new Set(roles).size !== roles.length || roles.some((r) => r >= d)) throw new InvalidArgumentError(`role dims ${roles.join(', ')} must be distinct and below ${d}`);
-  const text = new Map<string, Weight>();
+  const text = new Map<string, TinyWeight>();
 
   // Token embeddings (tied LM head): small noise, the constant dim, and the <|im_start|> marker.
   // Ordinary tokens keep noise in the sink dims (φ of a few units); the other role dims are exact.
   const exactRoles = [ROLE.marker, ROLE.one, ROLE.image, ROLE.scratch];
-  const embed = new Weight([t.vocabSize, d], rnd(EMBED_SCALE)).zeroColumns(exactRoles);
+  const embed = new TinyWeight([t.vocabSize, d], rnd(EMBED_SCALE)).zeroColumns(exactRoles);
   for (let row = 0; row < t.vocabSize; row++) embed.data[row * d + ROLE.one] = 1;
   const imStart = QWEN2_VL_TOKENS.imStart < t.vocabSize ? QWEN2_VL_TOKENS.imStart : 0;
   embed.set(imStart, ROLE.marker, MARKER_VALUE);
@@ -396,33 +390,33 @@ function craftWeights(spec: TinyQwen2VlSpec, seed: number): { text: Map<string, 
 
   for (let l = 0; l < t.numLayers; l++) {
     const p = `layers.${l}.`;
-    text.set(`${p}input_layernorm.weight`, Weight.filled([d], 1));
-    text.set(`${p}post_attention_layernorm.weight`, Weight.filled([d], 1));
+    text.set(`${p}input_layernorm.weight`, TinyWeight.filled([d], 1));
+    text.set(`${p}post_attention_layernorm.weight`, TinyWeight.filled([d], 1));
     if (l === 0) {
       // Uniform attention (zero queries) averages the <|im_start|> marker into the scratch dim.
       const markerNorm = bf16(MARKER_VALUE) / rms(first);
       const gain = bf16(4 / markerNorm);
-      text.set(`${p}self_attn.q_proj.weight`, new Weight([qDim, d]));
-      text.set(`${p}self_attn.k_proj.weight`, new Weight([kvDim, d]));
-      text.set(`${p}self_attn.v_proj.weight`, new Weight([kvDim, d]).set(0, ROLE.marker, 1));
-      text.set(`${p}self_attn.q_proj.bias`, new Weight([qDim]));
-      text.set(`${p}self_attn.k_proj.bias`, new Weight([kvDim]));
-      text.set(`${p}self_attn.v_proj.bias`, new Weight([kvDim]));
-      text.set(`${p}self_attn.o_proj.weight`, new Weight([d, qDim]).set(ROLE.scratch, 0, gain));
+      text.set(`${p}self_attn.q_proj.weight`, new TinyWeight([qDim, d]));
+      text.set(`${p}self_attn.k_proj.weight`, new TinyWeight([kvDim, d]));
+      text.set(`${p}self_attn.v_proj.weight`, new TinyWeight([kvDim, d]).set(0, ROLE.marker, 1));
+      text.set(`${p}self_attn.q_proj.bias`, new TinyWeight([qDim]));
+      text.set(`${p}self_attn.k_proj.bias`, new TinyWeight([kvDim]));
+      text.set(`${p}self_attn.v_proj.bias`, new TinyWeight([kvDim]));
+      text.set(`${p}self_attn.o_proj.weight`, new TinyWeight([d, qDim]).set(ROLE.scratch, 0, gain));
       // The MLP fires where scratch > 3 (only position 0 averages the marker alone, scratch ≈ 4) and writes the sink dim.
       const scratch = gain * markerNorm;
       const after = rms(first, scratch ** 2);
       const kappa = 4;
       const gate = (kappa * (scratch - 3)) / after;
       const up = 1 / after;
-      text.set(`${p}mlp.gate_proj.weight`, new Weight([t.intermediateSize, d]).set(0, ROLE.scratch, kappa).set(0, ROLE.one, -3 * kappa));
-      text.set(`${p}mlp.up_proj.weight`, new Weight([t.intermediateSize, d]).set(0, ROLE.one, 1));
-      text.set(`${p}mlp.down_proj.weight`, new Weight([d, t.intermediateSize]).set(firstSinkDim, 0, FIRST_TOKEN_ACTIVATION / (silu(gate) * up)));
+      text.set(`${p}mlp.gate_proj.weight`, new TinyWeight([t.intermediateSize, d]).set(0, ROLE.scratch, kappa).set(0, ROLE.one, -3 * kappa));
+      text.set(`${p}mlp.up_proj.weight`, new TinyWeight([t.intermediateSize, d]).set(0, ROLE.one, 1));
+      text.set(`${p}mlp.down_proj.weight`, new TinyWeight([d, t.intermediateSize]).set(firstSinkDim, 0, FIRST_TOKEN_ACTIVATION / (silu(gate) * up)));
       continue;
     }
-    const q = new Weight([qDim, d], rnd(0.02 * ts)).zeroColumns(roles);
-    const qBias = new Weight([qDim]);
-    const k = new Weight([kvDim, d], rnd(0.02 * ts)).zeroColumns(roles);
+    const q = new TinyWeight([qDim, d], rnd(0.02 * ts)).zeroColumns(roles);
+    const qBias = new TinyWeight([qDim]);
+    const k = new TinyWeight([kvDim, d], rnd(0.02 * ts)).zeroColumns(roles);
     for (let h = 0; h < t.numHeads; h++) {
       q.zeroRows(crafted.map((c) => h * hd + c));
       const kind = HEAD_KINDS[HEAD_PATTERN[(h + l) % HEAD_PATTERN.length] as keyof typeof HEAD_KINDS];
@@ -438,79 +432,154 @@ function craftWeights(spec: TinyQwen2VlSpec, seed: number): { text: Map<string, 
     text.set(`${p}self_attn.q_proj.weight`, q);
     text.set(`${p}self_attn.q_proj.bias`, qBias);
     text.set(`${p}self_attn.k_proj.weight`, k);
-    text.set(`${p}self_attn.k_proj.bias`, new Weight([kvDim]));
+    text.set(`${p}self_attn.k_proj.bias`, new TinyWeight([kvDim]));
     // Sinks carry zero values: no value reads a role dim.
-    text.set(`${p}self_attn.v_proj.weight`, new Weight([kvDim, d], rnd(0.05 * ts)).zeroColumns(roles));
-    text.set(`${p}self_attn.v_proj.bias`, new Weight([kvDim]));
-    text.set(`${p}self_attn.o_proj.weight`, new Weight([d, qDim], rnd(0.02 * ts)).zeroRows(roles));
-    text.set(`${p}mlp.gate_proj.weight`, new Weight([t.intermediateSize, d], rnd(0.02 * ts)).zeroColumns(roles));
-    text.set(`${p}mlp.up_proj.weight`, new Weight([t.intermediateSize, d], rnd(0.02 * ts)).zeroColumns(roles));
-    text.set(`${p}mlp.down_proj.weight`, new Weight([d, t.intermediateSize], rnd(0.02 * Math.sqrt(1024 / t.intermediateSize))).zeroRows(roles));
+    text.set(`${p}self_attn.v_proj.weight`, new TinyWeight([kvDim, d], rnd(0.05 * ts)).zeroColumns(roles));
+    text.set(`${p}self_attn.v_proj.bias`, new TinyWeight([kvDim]));
+    text.set(`${p}self_attn.o_proj.weight`, new TinyWeight([d, qDim], rnd(0.02 * ts)).zeroRows(roles));
+    text.set(`${p}mlp.gate_proj.weight`, new TinyWeight([t.intermediateSize, d], rnd(0.02 * ts)).zeroColumns(roles));
+    text.set(`${p}mlp.up_proj.weight`, new TinyWeight([t.intermediateSize, d], rnd(0.02 * ts)).zeroColumns(roles));
+    text.set(`${p}mlp.down_proj.weight`, new TinyWeight([d, t.intermediateSize], rnd(0.02 * Math.sqrt(1024 / t.intermediateSize))).zeroRows(roles));
   }
   // Random signs: the tied head would otherwise favour each token's own embedding, which the small updates leave in the residual.
-  const norm = Weight.filled([d], 1);
+  const norm = TinyWeight.filled([d], 1);
   for (let i = 0; i < d; i++) if (random() < 0.5) norm.data[i] = -1;
   for (const r of roles) norm.data[r] = 0;
   text.set('norm.weight', norm);
   if (!t.tieWordEmbeddings) text.set('lm_head.weight', embed);
 
-  // Vision tower: patch-embedding dim 0 = brightness (mean normalised pixel − BRIGHT_LEVEL, scaled), kept out of every residual update.
-  const vision = new Map<string, Weight>();
-  const e = v.embedDim;
-  const columns = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
-  const brightnessScale = 1.5;
-  // Block weights shrink with width and depth, so the residual stays close to the patch embedding at any size.
-  const vs = Math.sqrt(64 / e);
-  const depthScale = Math.sqrt(2 / v.depth);
-  const patch = new Weight([e, v.inChannels, v.temporalPatchSize, v.patchSize, v.patchSize], rnd(0.01));
-  patch.data.fill(brightnessScale / columns, 0, columns);
-  vision.set('patch_embed.proj.weight', patch);
-  for (let b = 0; b < v.depth; b++) {
-    const p = `blocks.${b}.`;
-    for (const n of ['norm1', 'norm2']) {
-      vision.set(`${p}${n}.weight`, Weight.filled([e], 1));
-      vision.set(`${p}${n}.bias`, new Weight([e]));
-    }
-    vision.set(`${p}attn.qkv.weight`, new Weight([3 * e, e], rnd(0.05 * vs)));
-    vision.set(`${p}attn.qkv.bias`, new Weight([3 * e]));
-    vision.set(`${p}attn.proj.weight`, new Weight([e, e], rnd(0.02 * vs * depthScale)).zeroRows([0]));
-    const projBias = new Weight([e]);
-    if (b === 0) projBias.data[0] = -brightnessScale * BRIGHT_LEVEL;
-    vision.set(`${p}attn.proj.bias`, projBias);
-    vision.set(`${p}mlp.fc1.weight`, new Weight([v.mlpHiddenSize, e], rnd(0.05 * vs)));
-    vision.set(`${p}mlp.fc1.bias`, new Weight([v.mlpHiddenSize]));
-    vision.set(`${p}mlp.fc2.weight`, new Weight([e, v.mlpHiddenSize], rnd(0.02 * vs * depthScale)).zeroRows([0]));
-    vision.set(`${p}mlp.fc2.bias`, new Weight([e]));
-  }
-  vision.set('merger.ln_q.weight', Weight.filled([e], 1));
-  vision.set('merger.ln_q.bias', new Weight([e]));
-  // Merger unit 0 sums the normalised brightness of the window's patches, minus a threshold: > 0 only when all four are bright.
-  const merge = v.spatialMergeSize ** 2;
-  const merged = e * merge;
-  const threshold = 4;
-  const up = new Weight([merged, merged], rnd(0.05 * vs));
-  up.zeroColumns(Array.from({ length: merge }, (_, k) => k * e)).zeroRows([0]);
-  for (let k = 0; k < merge; k++) up.set(0, k * e, 1);
-  const upBias = new Weight([merged]);
-  upBias.data[0] = -threshold;
-  vision.set('merger.mlp.0.weight', up);
-  vision.set('merger.mlp.0.bias', upBias);
-  const down = new Weight([t.hiddenSize, merged], rnd(0.032 * vs)).zeroRows(exactRoles).zeroColumns([0]);
-  const downBias = new Weight([t.hiddenSize]);
-  downBias.data[ROLE.one] = 1;
-  downBias.data[ROLE.image] = IMAGE_FEATURE_VALUE;
-  vision.set('merger.mlp.2.weight', down);
-  vision.set('merger.mlp.2.bias', downBias);
-  // Calibrate the visual sink: run the (bfloat16-rounded) tower on one white merge window and scale its output to the target.
-  down.set(imageSinkDim, 0, 1);
-  const white = whiteWindow(v, vision, imageSinkDim);
-  if (!(white > 0.5)) throw new Error(`tiny checkpoint: a white window reaches only ${white} in the image sink dim; the crafted vision tower is broken`);
-  down.set(imageSinkDim, 0, IMAGE_SINK_ACTIVATION / white);
+  // The vision tower, drawing on the same random stream after the language model.
+  const vision = tower.craftVision(v, {
+    rnd,
+    textHiddenSize: t.hiddenSize,
+    imageSinkDim,
+    roles: { one: ROLE.one, image: ROLE.image },
+    exactRoles,
+    imageFeatureValue: IMAGE_FEATURE_VALUE,
+    imageSinkActivation: IMAGE_SINK_ACTIVATION,
+    brightLevel: BRIGHT_LEVEL,
+  });
   return { text, vision };
 }
 
+/** What a tower's crafted weights must produce, and the random stream to draw from. */
+export interface TinyVisionContext {
+  /** Uniform random weights with standard deviation `scale`, from the checkpoint's stream. */
+  rnd(scale: number): { next: () => number; scale: number };
+  readonly textHiddenSize: number;
+  /** Merged tokens of four bright patches carry `imageSinkActivation` here: the visual sinks. */
+  readonly imageSinkDim: number;
+  /** Every merged token carries 1 in `roles.one` and `imageFeatureValue` in `roles.image` (the language model reads them). */
+  readonly roles: { readonly one: number; readonly image: number };
+  /** Residual dims the merger's output may not write otherwise. */
+  readonly exactRoles: readonly number[];
+  readonly imageFeatureValue: number;
+  readonly imageSinkActivation: number;
+  /** A patch is bright above this CLIP-normalised mean. */
+  readonly brightLevel: number;
+}
+
+/**
+ * The vision side of a tiny Qwen2-VL-style checkpoint: `writeTinyQwen2VlCheckpoint`
+ * writes the shared crafted language model, tokenizer and processor, and the
+ * tower's config and crafted weights (Qwen2-VL's by default; Qwen2.5-VL's
+ * adapter passes its own).
+ */
+export interface TinyQwenTower<V> {
+  readonly architecture: string;
+  /** config.json `model_type`. */
+  readonly modelType: string;
+  /** The tower's sizes for `tiny` and `bench` (its output width: the text hidden size). */
+  readonly sizes: Readonly<Record<'tiny' | 'bench', V>>;
+  geometry(vision: V): { patchSize: number; temporalPatchSize: number; spatialMergeSize: number };
+  /** `vision_config` of config.json in the given layout. */
+  visionConfigJson(vision: V, layout: Qwen2VlTensorLayout): Record<string, unknown>;
+  /** Canonical tensors (relative to the tower) → shapes. */
+  visionShapes(vision: V): Map<string, readonly number[]>;
+  craftVision(vision: V, ctx: TinyVisionContext): Map<string, TinyWeight>;
+}
+
+/** Qwen2-VL's tower: LayerNorm blocks with a QuickGELU MLP; the brightness mark rides vision dim 0 (see {@link writeTinyQwen2VlCheckpoint}). */
+export const QWEN2_VL_TINY_TOWER: TinyQwenTower<Qwen2VlVisionConfig> = {
+  architecture: QWEN2_VL_ARCHITECTURE,
+  modelType: 'qwen2_vl',
+  sizes: { tiny: TINY_QWEN2_VL_SPECS.tiny.vision, bench: TINY_QWEN2_VL_SPECS.bench.vision },
+  geometry: (v) => v,
+  visionConfigJson(v, layout) {
+    const json = {
+      depth: v.depth,
+      embed_dim: v.embedDim,
+      mlp_ratio: v.mlpHiddenSize / v.embedDim,
+      num_heads: v.numHeads,
+      in_chans: v.inChannels,
+      hidden_size: v.outHiddenSize,
+      patch_size: v.patchSize,
+      spatial_merge_size: v.spatialMergeSize,
+      spatial_patch_size: v.patchSize,
+      temporal_patch_size: v.temporalPatchSize,
+    };
+    return layout === 'legacy' ? json : { ...json, model_type: 'qwen2_vl', hidden_act: 'quick_gelu', in_channels: v.inChannels };
+  },
+  visionShapes: visionWeightShapes,
+  craftVision(v, ctx) {
+    // Patch-embedding dim 0 = brightness (mean normalised pixel − ctx.brightLevel, scaled), kept out of every residual update.
+    const vision = new Map<string, TinyWeight>();
+    const e = v.embedDim;
+    const columns = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
+    const brightnessScale = 1.5;
+    // Block weights shrink with width and depth, so the residual stays close to the patch embedding at any size.
+    const vs = Math.sqrt(64 / e);
+    const depthScale = Math.sqrt(2 / v.depth);
+    const patch = new TinyWeight([e, v.inChannels, v.temporalPatchSize, v.patchSize, v.patchSize], ctx.rnd(0.01));
+    patch.data.fill(brightnessScale / columns, 0, columns);
+    vision.set('patch_embed.proj.weight', patch);
+    for (let b = 0; b < v.depth; b++) {
+      const p = `blocks.${b}.`;
+      for (const n of ['norm1', 'norm2']) {
+        vision.set(`${p}${n}.weight`, TinyWeight.filled([e], 1));
+        vision.set(`${p}${n}.bias`, new TinyWeight([e]));
+      }
+      vision.set(`${p}attn.qkv.weight`, new TinyWeight([3 * e, e], ctx.rnd(0.05 * vs)));
+      vision.set(`${p}attn.qkv.bias`, new TinyWeight([3 * e]));
+      vision.set(`${p}attn.proj.weight`, new TinyWeight([e, e], ctx.rnd(0.02 * vs * depthScale)).zeroRows([0]));
+      const projBias = new TinyWeight([e]);
+      if (b === 0) projBias.data[0] = -brightnessScale * ctx.brightLevel;
+      vision.set(`${p}attn.proj.bias`, projBias);
+      vision.set(`${p}mlp.fc1.weight`, new TinyWeight([v.mlpHiddenSize, e], ctx.rnd(0.05 * vs)));
+      vision.set(`${p}mlp.fc1.bias`, new TinyWeight([v.mlpHiddenSize]));
+      vision.set(`${p}mlp.fc2.weight`, new TinyWeight([e, v.mlpHiddenSize], ctx.rnd(0.02 * vs * depthScale)).zeroRows([0]));
+      vision.set(`${p}mlp.fc2.bias`, new TinyWeight([e]));
+    }
+    vision.set('merger.ln_q.weight', TinyWeight.filled([e], 1));
+    vision.set('merger.ln_q.bias', new TinyWeight([e]));
+    // Merger unit 0 sums the normalised brightness of the window's patches, minus a threshold: > 0 only when all four are bright.
+    const merge = v.spatialMergeSize ** 2;
+    const merged = e * merge;
+    const threshold = 4;
+    const up = new TinyWeight([merged, merged], ctx.rnd(0.05 * vs));
+    up.zeroColumns(Array.from({ length: merge }, (_, k) => k * e)).zeroRows([0]);
+    for (let k = 0; k < merge; k++) up.set(0, k * e, 1);
+    const upBias = new TinyWeight([merged]);
+    upBias.data[0] = -threshold;
+    vision.set('merger.mlp.0.weight', up);
+    vision.set('merger.mlp.0.bias', upBias);
+    const down = new TinyWeight([ctx.textHiddenSize, merged], ctx.rnd(0.032 * vs)).zeroRows(ctx.exactRoles).zeroColumns([0]);
+    const downBias = new TinyWeight([ctx.textHiddenSize]);
+    downBias.data[ctx.roles.one] = 1;
+    downBias.data[ctx.roles.image] = ctx.imageFeatureValue;
+    vision.set('merger.mlp.2.weight', down);
+    vision.set('merger.mlp.2.bias', downBias);
+    // Calibrate the visual sink: run the (bfloat16-rounded) tower on one white merge window and scale its output to the target.
+    down.set(ctx.imageSinkDim, 0, 1);
+    const white = whiteWindow(v, vision, ctx.imageSinkDim);
+    if (!(white > 0.5)) throw new Error(`tiny checkpoint: a white window reaches only ${white} in the image sink dim; the crafted vision tower is broken`);
+    down.set(ctx.imageSinkDim, 0, ctx.imageSinkActivation / white);
+    return vision;
+  },
+};
+
 /** The image-sink dim the vision tower gives a merge window of white patches. */
-function whiteWindow(config: Qwen2VlVisionConfig, weights: ReadonlyMap<string, Weight>, dim: number): number {
+function whiteWindow(config: Qwen2VlVisionConfig, weights: ReadonlyMap<string, TinyWeight>, dim: number): number {
   const columns = config.inChannels * config.temporalPatchSize * config.patchSize * config.patchSize;
   const perChannel = columns / config.inChannels;
   const patch = Float32Array.from({ length: columns }, (_, i) => {
