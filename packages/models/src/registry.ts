@@ -1,5 +1,6 @@
 import { llavaFamily, llavaNextFamily } from '@vasink/adapter-llava';
 import { qwen2vlFamily } from '@vasink/adapter-qwen2-vl';
+import { qwen25vlFamily } from '@vasink/adapter-qwen2.5-vl';
 import type { ModelFamily } from '@vasink/runtime';
 import { VasinkError } from '@vasink/tensor';
 
@@ -9,7 +10,7 @@ import { VasinkError } from '@vasink/tensor';
  * from it. Adding a family: its adapter package implements `ModelFamily`
  * (conversion, images, prompt, fixtures) — then one line here.
  */
-export const MODEL_FAMILIES: readonly ModelFamily[] = [llavaFamily, llavaNextFamily, qwen2vlFamily];
+export const MODEL_FAMILIES: readonly ModelFamily[] = [llavaFamily, llavaNextFamily, qwen2vlFamily, qwen25vlFamily];
 
 /** The family named `name` (as manifests and the command line write it), or undefined. */
 export function findFamily(name: string): ModelFamily | undefined {

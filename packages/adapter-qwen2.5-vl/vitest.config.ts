@@ -1,0 +1,3 @@
+import { vasinkVitestConfig } from '@vasink/vitest-config';
+
+export default vasinkVitestConfig();
