@@ -10,6 +10,7 @@ import type { TypedTensor } from '@vasink/tensor';
 import { resolveVarConfig } from '@vasink/var';
 import { parseQwen25VlConfig, visionWeightShapes } from './config.js';
 import { qwen25vlFamily } from './family.js';
+import { windowGeometryOf } from './prepare-images.js';
 import { writeTinyQwen25VlCheckpoint } from './tiny-checkpoint.js';
 import { VISION_IO } from './vision-graph.js';
 import { referenceQwen25VlVision } from './vision-reference.js';
@@ -44,6 +45,10 @@ describe('qwen25vlFamily on the tiny checkpoint', () => {
     expect(parsed.vision).toMatchObject({ windowSize: 56, fullAttentionBlocks: [1, 3], embedDim: 64 });
     expect(manifest.family).toBe('qwen2.5-vl');
     expect(manifest.sink.dims).toEqual([...sinkDims]);
+    expect(windowGeometryOf(manifest)).toMatchObject({ windowSize: 56, patchSize: 14, spatialMergeSize: 2 });
+    expect(() => windowGeometryOf({ ...manifest, family: 'qwen2-vl' })).toThrow('the model is a qwen2-vl model, not qwen2.5-vl');
+    const broken = { ...manifest, adapter: { ...manifest.adapter, vision: { patchSize: 14 } } };
+    expect(() => windowGeometryOf(broken)).toThrow('manifest.json: adapter.vision.windowSize, adapter.vision.spatialMergeSize missing or invalid; convert the checkpoint again');
   });
 
   it('computes image features as referenceQwen25VlVision does, in the processor order', async () => {

@@ -1,5 +1,5 @@
 import { type GridThw, type Qwen2VlImagesExtra, prepareQwen2VlImages } from '@vasink/adapter-qwen2-vl';
-import type { ModelManifest, PreparedImages, RgbImageLike } from '@vasink/runtime';
+import { type ModelManifest, ModelDirectoryError, type PreparedImages, type RgbImageLike } from '@vasink/runtime';
 import { Tensor } from 'onnxruntime-node';
 import type { Qwen25VlVisionConfig } from './config.js';
 import { VISION_IO } from './vision-graph.js';
@@ -30,6 +30,22 @@ export function windowOrderedFeeds(feeds: { pixelValues: Float32Array; positionI
   return { pixelValues, positionIds, segmentIds, windowIds, tokenOrder };
 }
 
+/** The window geometry in a qwen2.5-vl manifest's `adapter.vision`, checked. */
+export function windowGeometryOf(manifest: ModelManifest): WindowGeometry {
+  const vision = (manifest.adapter as { vision?: Partial<Qwen25VlVisionConfig> }).vision;
+  const positive = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x > 0;
+  const missing = (['windowSize', 'patchSize', 'spatialMergeSize'] as const).filter((field) => !positive(vision?.[field]));
+  if (manifest.family !== 'qwen2.5-vl' || missing.length > 0) {
+    throw new ModelDirectoryError(
+      manifest.family !== 'qwen2.5-vl'
+        ? `the model is a ${manifest.family} model, not qwen2.5-vl`
+        : `manifest.json: adapter.vision.${missing.join(', adapter.vision.')} missing or invalid; convert the checkpoint again`,
+      { family: manifest.family, missing },
+    );
+  }
+  return vision as WindowGeometry;
+}
+
 /**
  * Qwen2.5-VL's images: Qwen2-VL's processor (the same `Qwen2VLImageProcessor`
  * math: smart resize, patches, grid_thw, M-RoPE extra), then the feeds put in
@@ -39,7 +55,7 @@ export async function prepareQwen25VlImages(images: readonly RgbImageLike[], man
   const prepared = await prepareQwen2VlImages(images, manifest);
   if (images.length === 0) return prepared;
   const { gridThw } = prepared.extra as Qwen2VlImagesExtra;
-  const vision = (manifest.adapter as { vision: Qwen25VlVisionConfig }).vision;
+  const vision = windowGeometryOf(manifest);
   const data = (name: string) => (prepared.feeds[name] as Tensor).data;
   const ordered = windowOrderedFeeds(
     { pixelValues: data(VISION_IO.pixelValues) as Float32Array, positionIds: data(VISION_IO.positionIds) as BigInt64Array, segmentIds: data(VISION_IO.segmentIds) as BigInt64Array },
