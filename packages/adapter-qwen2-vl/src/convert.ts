@@ -187,7 +187,7 @@ export async function convertQwenVisionLanguage<V extends PatchGeometry>(options
       },
       sink,
       tokens: { imageTokenId: config.imageTokenId, eosTokenIds },
-      adapter: adapter as unknown as Readonly<Record<string, unknown>>,
+      adapter: { ...adapter },
       source: { path: resolve(source), producer: tower.producer },
     });
   } finally {

@@ -1,7 +1,7 @@
 import type { ModelFamily } from '@vasink/runtime';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { convertQwen2Vl } from './convert.js';
-import { prepareQwen2VlImages } from './prepare-images.js';
+import { type Qwen2VlImagesExtra, prepareQwen2VlImages } from './prepare-images.js';
 import { prepareQwen2VlPrompt } from './prompt.js';
 import { QWEN2_VL_ARCHITECTURE, isQwen2VlConfig } from './qwen2vl-config.js';
 import { REAL_SHAPE_QWEN2_VL_REPOS, REAL_SHAPE_QWEN2_VL_SIZES, type RealShapeQwen2VlSize, writeRealShapeQwen2VlCheckpoint } from './real-shape-checkpoint.js';
@@ -12,7 +12,7 @@ import { writeTinyQwen2VlCheckpoint } from './tiny-checkpoint.js';
  * runtime: conversion, image preparation (dynamic resolution, M-RoPE) and the
  * chat prompt. Pass it to `VisionLanguageModel.load(dir, { families: [qwen2vlFamily] })`.
  */
-export const qwen2vlFamily: ModelFamily = {
+export const qwen2vlFamily: ModelFamily<Qwen2VlImagesExtra> = {
   name: 'qwen2-vl',
   label: 'Qwen2-VL',
   architectures: [QWEN2_VL_ARCHITECTURE],

@@ -30,7 +30,7 @@ export function preprocessOptions(image: Qwen2VlImageSettings): Qwen2VlPreproces
  * positions and attention segments the graph takes. Each image becomes
  * t·h·w / merge² tokens on a (h / merge) × (w / merge) grid.
  */
-export async function prepareQwen2VlImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages> {
+export async function prepareQwen2VlImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages<Qwen2VlImagesExtra>> {
   const settings: Qwen2VlAdapterSettings = qwen2vlSettings(manifest);
   const merge = settings.image.mergeSize;
   if (images.length === 0) {

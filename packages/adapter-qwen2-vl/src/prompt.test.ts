@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ModelManifest, type PreparedImages, type Tokenizer, loadTokenizer } from '@vasink/runtime';
-import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings } from './adapter-settings.js';
+import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings, qwen2vlSettings } from './adapter-settings.js';
 import { QWEN2_VL_IMAGE_DEFAULTS } from './preprocessor-config.js';
 import { prepareQwen2VlPrompt, qwen2vlChatPrompt } from './prompt.js';
+import type { Qwen2VlImagesExtra } from './prepare-images.js';
 import { mropePositionIds } from './rope-index.js';
 import { TINY_QWEN2_VL_SPECS, writeQwen2VlTokenizer } from './tiny-checkpoint.js';
 import type { GridThw } from './vision-inputs.js';
@@ -29,7 +30,7 @@ const adapter: Qwen2VlAdapterSettings = {
 };
 const manifest = { family: 'qwen2-vl', adapter } as unknown as ModelManifest;
 
-function images(grids: GridThw[]): PreparedImages {
+function images(grids: GridThw[]): PreparedImages<Qwen2VlImagesExtra> {
   return {
     feeds: {},
     tokensPerImage: grids.map(([t, h, w]) => (t * h * w) / 4),
@@ -117,5 +118,15 @@ describe('prepareQwen2VlPrompt', () => {
     );
     const { extra: _, ...noGrid } = images([[1, 2, 2]]);
     expect(() => prepareQwen2VlPrompt({ question: 'Q', images: noGrid, manifest, tokenizer, template: 'default' })).toThrow('carry no grid_thw');
+  });
+
+  it('reads the manifest settings only when every field the images and prompt use is there', () => {
+    expect(qwen2vlSettings(manifest).imageTokenId).toBe(151655);
+    const broken = (change: object) => ({ ...manifest, adapter: { ...adapter, ...change } }) as unknown as ModelManifest;
+    expect(() => qwen2vlSettings(broken({ image: { ...QWEN2_VL_IMAGE_DEFAULTS, maxPixels: 'many' } }))).toThrow(
+      'manifest.json: adapter.image.maxPixels is missing or invalid; convert the checkpoint again with this vasink',
+    );
+    expect(() => qwen2vlSettings(broken({ visionEndTokenId: -1 }))).toThrow('adapter.visionEndTokenId is missing or invalid');
+    expect(() => qwen2vlSettings(broken({ image: undefined }))).toThrow('adapter.image is missing or invalid');
   });
 });

@@ -47,7 +47,7 @@ export function prepareQwen2VlPrompt(input: {
   question: string;
   system?: string;
   history?: readonly ChatTurn[];
-  images: PreparedImages;
+  images: PreparedImages<Qwen2VlImagesExtra>;
   manifest: ModelManifest;
   tokenizer: Tokenizer;
   template: 'default' | 'chat';
@@ -55,7 +55,7 @@ export function prepareQwen2VlPrompt(input: {
   const { question, images, manifest, tokenizer } = input;
   const settings = qwen2vlSettings(manifest);
   const count = images.tokensPerImage.length;
-  const extra = images.extra as Qwen2VlImagesExtra | undefined;
+  const extra = images.extra;
   if (!extra || !Array.isArray(extra.gridThw) || extra.gridThw.length !== count) {
     throw new Qwen2VlPromptError('the prepared images carry no grid_thw for each image; prepare them with the qwen2-vl family', { images: count });
   }

@@ -1,4 +1,4 @@
-import { type QwenVisionTower, convertQwenVisionLanguage, prepareQwen2VlPrompt } from '@vasink/adapter-qwen2-vl';
+import { type Qwen2VlImagesExtra, type QwenVisionTower, convertQwenVisionLanguage, prepareQwen2VlPrompt } from '@vasink/adapter-qwen2-vl';
 import type { ConvertOptions, ModelFamily, ModelManifest } from '@vasink/runtime';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { QWEN2_5_VL_ARCHITECTURE, type Qwen25VlVisionConfig, isQwen25VlConfig, parseQwen25VlConfig, visionWeightShapes } from './config.js';
@@ -36,7 +36,7 @@ export function convertQwen25Vl(options: ConvertOptions): Promise<ModelManifest>
  * positions — for images Qwen2.5-VL's `get_rope_index` equals Qwen2-VL's
  * (`second_per_grid_ts` only moves video frames).
  */
-export const qwen25vlFamily: ModelFamily = {
+export const qwen25vlFamily: ModelFamily<Qwen2VlImagesExtra> = {
   name: 'qwen2.5-vl',
   label: 'Qwen2.5-VL',
   architectures: [QWEN2_5_VL_ARCHITECTURE],

@@ -51,10 +51,10 @@ export function windowGeometryOf(manifest: ModelManifest): WindowGeometry {
  * math: smart resize, patches, grid_thw, M-RoPE extra), then the feeds put in
  * window order ({@link windowOrderedFeeds}).
  */
-export async function prepareQwen25VlImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages> {
+export async function prepareQwen25VlImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages<Qwen2VlImagesExtra>> {
   const prepared = await prepareQwen2VlImages(images, manifest);
   if (images.length === 0) return prepared;
-  const { gridThw } = prepared.extra as Qwen2VlImagesExtra;
+  const gridThw = prepared.extra?.gridThw ?? [];
   const vision = windowGeometryOf(manifest);
   const data = (name: string) => (prepared.feeds[name] as Tensor).data;
   const ordered = windowOrderedFeeds(

@@ -13,8 +13,8 @@ export interface RgbImageLike {
 /** The vision graph feed holding the preprocessed float32 pixels (every family's): what VCD noises. */
 export const PIXEL_VALUES_FEED = 'pixel_values';
 
-/** Images made ready for a family's vision graph. */
-export interface PreparedImages {
+/** Images made ready for a family's vision graph; `E` is the family's own data about them (its `extra`). */
+export interface PreparedImages<E = unknown> {
   /**
    * Feeds of the vision graph, whose one output is `image_features [image tokens, hidden]` (all images, in order);
    * the preprocessed pixels as float32 {@link PIXEL_VALUES_FEED}.
@@ -28,8 +28,8 @@ export interface PreparedImages {
    * tiles. Tokens on no panel (LLaVA-NeXT's row separators) are not drawn.
    */
   readonly panels: readonly (readonly ImagePanel[])[];
-  /** Family-specific data the prompt needs (e.g. Qwen2-VL's grid_thw). */
-  readonly extra?: unknown;
+  /** Family-specific data the prompt needs (e.g. Qwen2-VL's grid_thw), typed by the family. */
+  readonly extra?: E;
 }
 
 /** One picture of an image's tokens: `view` cut into `rows × cols` cells, cell k showing the image's token `tokens[k]`. */
@@ -139,9 +139,10 @@ export interface FamilyFixtures {
  * What a model adapter (`@vasink/adapter-llava`, `@vasink/adapter-qwen2-vl`)
  * provides to the runtime: conversion, image preparation and prompt format,
  * and the facts the CLI and server print about it (help, errors) and the
- * fixtures its tests and benchmarks run on.
+ * fixtures its tests and benchmarks run on. `E`: what its `prepareImages`
+ * tells its `preparePrompt` about the images (`PreparedImages.extra`).
  */
-export interface ModelFamily {
+export interface ModelFamily<E = unknown> {
   /** Family name stored in manifests and typed on the command line, e.g. `llava`. */
   readonly name: string;
   /** How people write it: `LLaVA-1.5`. */
@@ -156,7 +157,7 @@ export interface ModelFamily {
   /** Convert a checkpoint into a model directory; returns the manifest written. */
   convert(options: ConvertOptions): Promise<ModelManifest>;
   /** Preprocess images into the vision graph's feeds. */
-  prepareImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages>;
+  prepareImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages<E>>;
   /**
    * Build the prompt of one question about the prepared images. `template`:
    * the family's default (the original evaluation format) or the checkpoint's
@@ -168,7 +169,7 @@ export interface ModelFamily {
     question: string;
     system?: string;
     history?: readonly ChatTurn[];
-    images: PreparedImages;
+    images: PreparedImages<E>;
     manifest: ModelManifest;
     tokenizer: Tokenizer;
     template: 'default' | 'chat';
