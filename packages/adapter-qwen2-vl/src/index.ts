@@ -11,7 +11,8 @@ export { assertVisionWeights, decoderNaming, detectTensorLayout, visionNaming, v
 export type { Qwen2VlTensorLayout } from './checkpoint-layout.js';
 export { FLOAT16_MAX, assertFloat16Range } from '@vasink/runtime';
 export { Float16RangeError, Qwen2VlConfigError, Qwen2VlPromptError, UnsupportedArchitectureError } from './errors.js';
-export { VISION_IO, VISION_ROPE_THETA, buildVisionGraph } from './vision-graph.js';
+export { VISION_IO, buildVisionGraph } from './vision-graph.js';
+export { VISION_ROPE_THETA, emitGroupMask, emitVisionAttention, emitVisionRotaryTables, referenceVisionAttention } from './vision-attention.js';
 export type { VisionGraphOptions } from './vision-graph.js';
 export { patchCount, visionPositionIds, visionSegmentIds } from './vision-inputs.js';
 export type { GridThw } from './vision-inputs.js';

@@ -1,6 +1,7 @@
 import { GraphBuilder, type ModelProto, type Value } from '@vasink/onnx-graph';
-import { type LinearWeight, type WeightStore, emitApplyRotary, emitLinear, inverseFrequencies } from '@vasink/transformer-graph';
+import { type LinearWeight, type WeightStore, emitLinear } from '@vasink/transformer-graph';
 import type { Qwen2VlVisionConfig } from './qwen2vl-config.js';
+import { emitGroupMask, emitVisionAttention, emitVisionRotaryTables } from './vision-attention.js';
 
 /** Names of the vision graph's inputs and output. */
 export const VISION_IO = {
@@ -13,12 +14,6 @@ export const VISION_IO = {
   /** `[N / merge², hidden]` float32: one language-model token per merge window. */
   imageFeatures: 'image_features',
 } as const;
-
-/** Rotary base of the vision tower (transformers' `VisionRotaryEmbedding`). */
-export const VISION_ROPE_THETA = 10000;
-
-/** Most negative float32: masked scores stay finite. */
-const MASKED = -3.4028234663852886e38;
 
 export interface VisionGraphOptions {
   config: Qwen2VlVisionConfig;
@@ -75,27 +70,13 @@ export async function buildVisionGraph(options: VisionGraphOptions): Promise<Mod
   let hidden = product(pixels, { kind: 'float', weight: g.reshape(patchWeight, [e, columns]) });
 
   // Shared by all blocks: rotary tables [N, 1, hd] and the segment mask [N, N].
-  const tables = g.scope('rotary', () => {
-    const invFreq = g.constant({ dtype: 'float32', dims: [hd / 4], data: inverseFrequencies(VISION_ROPE_THETA, hd / 2) });
-    const angles = g.reshape(g.mul(g.unsqueeze(g.cast(positions, 'float32'), [-1]), invFreq), [0, hd / 2]);
-    const full = g.unsqueeze(g.concat([angles, angles], -1), [1]);
-    return { cos: g.cos(full), sin: g.sin(full) };
-  });
-  const maskBias = g.scope('segment_mask', () => g.where(g.equal(g.unsqueeze(segments, [1]), g.unsqueeze(segments, [0])), 0, MASKED));
+  const tables = emitVisionRotaryTables(g, positions, hd);
+  const mask = emitGroupMask(g, segments, 'segment_mask');
 
   for (let b = 0; b < config.depth; b++) {
     const p = `blocks.${b}`;
-    const qkv = g.reshape(await linear(await layerNorm(hidden, `${p}.norm1`), `${p}.attn.qkv`), [0, 3, heads, hd]);
-    const attended = g.scope(`${p}.attn`, () => {
-      const [q, k, v] = g.split(qkv, [1, 1, 1], 1).map((x) => g.squeeze(x, [1])) as [Value, Value, Value];
-      // [N, heads, hd] → [heads, N, hd]
-      const qRot = g.transpose(emitApplyRotary(g, q, tables, hd), [1, 0, 2]);
-      const kRot = g.transpose(emitApplyRotary(g, k, tables, hd), [1, 2, 0]);
-      let scores = wide(g.matMul(narrow(g.mul(qRot, 1 / Math.sqrt(hd))), narrow(kRot)));
-      scores = g.softmax(g.add(scores, maskBias), -1);
-      const context = wide(g.matMul(narrow(scores), narrow(g.transpose(v, [1, 0, 2]))));
-      return g.reshape(g.transpose(context, [1, 0, 2]), [0, e]);
-    });
+    const qkv = await linear(await layerNorm(hidden, `${p}.norm1`), `${p}.attn.qkv`);
+    const attended = g.scope(`${p}.attn`, () => emitVisionAttention(g, qkv, { heads, headDim: hd, tables, mask, narrow, wide }));
     hidden = g.add(hidden, await linear(attended, `${p}.attn.proj`));
     const fc1 = await linear(await layerNorm(hidden, `${p}.norm2`), `${p}.mlp.fc1`);
     const activated = g.scope(`${p}.quick_gelu`, () => g.mul(fc1, g.sigmoid(g.mul(fc1, 1.702))));

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type TypedTensor, toFloat32 } from '@vasink/tensor';
-import { inverseFrequencies, referenceLayerNorm, referenceLinear } from '@vasink/transformer-graph';
+import { referenceLayerNorm, referenceLinear } from '@vasink/transformer-graph';
 import type { Qwen2VlVisionConfig } from './qwen2vl-config.js';
-import { VISION_ROPE_THETA } from './vision-graph.js';
+import { referenceVisionAttention } from './vision-attention.js';
 import { type GridThw, visionPositionIds, visionSegmentIds } from './vision-inputs.js';
 
 export interface ReferenceVisionOptions {
@@ -59,63 +59,17 @@ export function referenceVisionTower(options: ReferenceVisionOptions): Float32Ar
   const layerNorm = (x: Float64Array, rows: number, name: string) =>
     referenceLayerNorm(x, rows, e, weight(`${name}.weight`), weight(`${name}.bias`), config.layerNormEps);
 
-  // Rotary: [N, hd] cos and sin; channel c < hd/2 takes the row (c < hd/4) or the column frequency, repeated for the second half.
-  const invFreq = inverseFrequencies(VISION_ROPE_THETA, hd / 2);
-  const cos = new Float64Array(n * hd);
-  const sin = new Float64Array(n * hd);
-  for (let p = 0; p < n; p++) {
-    for (let c = 0; c < hd; c++) {
-      const half = c % (hd / 2);
-      const axis = half < hd / 4 ? 0 : 1;
-      const angle = Math.fround(Number(positions[2 * p + axis]) * (invFreq[half % (hd / 4)] as number));
-      cos[p * hd + c] = Math.fround(Math.cos(angle));
-      sin[p * hd + c] = Math.fround(Math.sin(angle));
-    }
-  }
-  const rotate = (x: Float64Array, p: number, offset: number) => {
-    const out = new Float64Array(hd);
-    for (let c = 0; c < hd; c++) {
-      const rotated = c < hd / 2 ? -(x[offset + c + hd / 2] as number) : (x[offset + c - hd / 2] as number);
-      out[c] = (x[offset + c] as number) * (cos[p * hd + c] as number) + rotated * (sin[p * hd + c] as number);
-    }
-    return out;
-  };
-
   let hidden = linear(Float64Array.from(pixelValues), n, columns, e, 'patch_embed.proj', false);
   for (let b = 0; b < config.depth; b++) {
     const p = `blocks.${b}`;
     const qkv = linear(layerNorm(hidden, n, `${p}.norm1`), n, e, 3 * e, `${p}.attn.qkv`);
-    const q: Float64Array[] = [];
-    const k: Float64Array[] = [];
-    for (let t = 0; t < n; t++) {
-      for (let h = 0; h < heads; h++) {
-        q.push(rotate(qkv, t, t * 3 * e + h * hd));
-        k.push(rotate(qkv, t, t * 3 * e + e + h * hd));
-      }
-    }
-    const context = new Float64Array(n * e);
-    for (let h = 0; h < heads; h++) {
-      for (let t = 0; t < n; t++) {
-        const query = q[t * heads + h] as Float64Array;
-        const scores = new Float64Array(n).fill(-Infinity);
-        let max = -Infinity;
-        for (let u = 0; u < n; u++) {
-          if (segments[u] !== segments[t]) continue;
-          const key = k[u * heads + h] as Float64Array;
-          let dot = 0;
-          for (let c = 0; c < hd; c++) dot += (query[c] as number) * (key[c] as number);
-          scores[u] = dot / Math.sqrt(hd);
-          max = Math.max(max, scores[u] as number);
-        }
-        let sum = 0;
-        for (let u = 0; u < n; u++) sum += (scores[u] = Math.exp((scores[u] as number) - max));
-        for (let u = 0; u < n; u++) {
-          const a = (scores[u] as number) / sum;
-          if (a === 0) continue;
-          for (let c = 0; c < hd; c++) context[t * e + h * hd + c] = (context[t * e + h * hd + c] as number) + a * (qkv[u * 3 * e + 2 * e + h * hd + c] as number);
-        }
-      }
-    }
+    const context = referenceVisionAttention(qkv, {
+      n,
+      heads,
+      headDim: hd,
+      position: (q) => [Number(positions[2 * q]), Number(positions[2 * q + 1])],
+      together: (t, u) => segments[t] === segments[u],
+    });
     const attended = linear(context, n, e, e, `${p}.attn.proj`);
     hidden = hidden.map((x, i) => x + (attended[i] as number));
     const fc1 = linear(layerNorm(hidden, n, `${p}.norm2`), n, e, m, `${p}.mlp.fc1`);

@@ -1,6 +1,6 @@
-import { VISION_IO as QWEN2_VL_VISION_IO, VISION_ROPE_THETA } from '@vasink/adapter-qwen2-vl';
+import { VISION_IO as QWEN2_VL_VISION_IO, emitGroupMask, emitVisionAttention, emitVisionRotaryTables } from '@vasink/adapter-qwen2-vl';
 import { GraphBuilder, type ModelProto, type Value } from '@vasink/onnx-graph';
-import { type LinearWeight, type WeightStore, emitApplyRotary, emitLinear, inverseFrequencies } from '@vasink/transformer-graph';
+import { type LinearWeight, type WeightStore, emitLinear } from '@vasink/transformer-graph';
 import type { Qwen25VlVisionConfig } from './config.js';
 
 /** Names of the vision graph's inputs and output. Every per-patch input is in window order (see `prepareQwen25VlImages`). */
@@ -11,9 +11,6 @@ export const VISION_IO = {
   /** `[N / merge²]` int64: for each merged token in the processor's order, its row in the window-ordered merger output (`argsort(window_index)`). */
   tokenOrder: 'vision_token_order',
 } as const;
-
-/** Most negative float32: masked scores stay finite. */
-const MASKED = -3.4028234663852886e38;
 
 export interface Qwen25VlVisionGraphOptions {
   config: Qwen25VlVisionConfig;
@@ -68,29 +65,15 @@ export async function buildQwen25VlVisionGraph(options: Qwen25VlVisionGraphOptio
   const patchWeight = await weights.load(g, 'patch_embed.proj.weight');
   let hidden = product(pixels, { kind: 'float', weight: g.reshape(patchWeight, [e, columns]) });
 
-  const tables = g.scope('rotary', () => {
-    const invFreq = g.constant({ dtype: 'float32', dims: [hd / 4], data: inverseFrequencies(VISION_ROPE_THETA, hd / 2) });
-    const angles = g.reshape(g.mul(g.unsqueeze(g.cast(positions, 'float32'), [-1]), invFreq), [0, hd / 2]);
-    const full = g.unsqueeze(g.concat([angles, angles], -1), [1]);
-    return { cos: g.cos(full), sin: g.sin(full) };
-  });
-  const mask = (ids: Value, name: string) => g.scope(name, () => g.where(g.equal(g.unsqueeze(ids, [1]), g.unsqueeze(ids, [0])), 0, MASKED));
-  const fullMask = mask(segments, 'frame_mask');
-  const windowMask = mask(windows, 'window_mask');
+  const tables = emitVisionRotaryTables(g, positions, hd);
+  const fullMask = emitGroupMask(g, segments, 'frame_mask');
+  const windowMask = emitGroupMask(g, windows, 'window_mask');
 
   for (let b = 0; b < config.depth; b++) {
     const p = `blocks.${b}`;
-    const bias = config.fullAttentionBlocks.includes(b) ? fullMask : windowMask;
-    const qkv = g.reshape(await linear(await rmsNorm(hidden, `${p}.norm1`), `${p}.attn.qkv`), [0, 3, heads, hd]);
-    const attended = g.scope(`${p}.attn`, () => {
-      const [q, k, v] = g.split(qkv, [1, 1, 1], 1).map((x) => g.squeeze(x, [1])) as [Value, Value, Value];
-      const qRot = g.transpose(emitApplyRotary(g, q, tables, hd), [1, 0, 2]);
-      const kRot = g.transpose(emitApplyRotary(g, k, tables, hd), [1, 2, 0]);
-      let scores = wide(g.matMul(narrow(g.mul(qRot, 1 / Math.sqrt(hd))), narrow(kRot)));
-      scores = g.softmax(g.add(scores, bias), -1);
-      const context = wide(g.matMul(narrow(scores), narrow(g.transpose(v, [1, 0, 2]))));
-      return g.reshape(g.transpose(context, [1, 0, 2]), [0, e]);
-    });
+    const mask = config.fullAttentionBlocks.includes(b) ? fullMask : windowMask;
+    const qkv = await linear(await rmsNorm(hidden, `${p}.norm1`), `${p}.attn.qkv`);
+    const attended = g.scope(`${p}.attn`, () => emitVisionAttention(g, qkv, { heads, headDim: hd, tables, mask, narrow, wide }));
     hidden = g.add(hidden, await linear(attended, `${p}.attn.proj`));
     const mlpIn = await rmsNorm(hidden, `${p}.norm2`);
     const gate = await linear(mlpIn, `${p}.mlp.gate_proj`);

@@ -1,6 +1,6 @@
-import { type GridThw, VISION_ROPE_THETA, erf, visionPositionIds, visionSegmentIds } from '@vasink/adapter-qwen2-vl';
+import { type GridThw, erf, referenceVisionAttention, visionPositionIds, visionSegmentIds } from '@vasink/adapter-qwen2-vl';
 import { InvalidArgumentError, type TypedTensor, toFloat32 } from '@vasink/tensor';
-import { inverseFrequencies, referenceLinear } from '@vasink/transformer-graph';
+import { referenceLinear } from '@vasink/transformer-graph';
 import type { Qwen25VlVisionConfig } from './config.js';
 import { inversePermutation, windowIndex } from './window-index.js';
 
@@ -59,27 +59,6 @@ export function referenceQwen25VlVision(options: ReferenceQwen25VlVisionOptions)
   for (let w = 0; w + 1 < cuWindowSeqlens.length; w++) windowOf.fill(w, cuWindowSeqlens[w] as number, cuWindowSeqlens[w + 1] as number);
   const frameOf = source.map((p) => Number(processorSegments[p]));
 
-  const invFreq = inverseFrequencies(VISION_ROPE_THETA, hd / 2);
-  const cos = new Float64Array(n * hd);
-  const sin = new Float64Array(n * hd);
-  for (let p = 0; p < n; p++) {
-    for (let c = 0; c < hd; c++) {
-      const half = c % (hd / 2);
-      const axis = half < hd / 4 ? 0 : 1;
-      const angle = Math.fround(Number(processorPositions[2 * (source[p] as number) + axis]) * (invFreq[half % (hd / 4)] as number));
-      cos[p * hd + c] = Math.fround(Math.cos(angle));
-      sin[p * hd + c] = Math.fround(Math.sin(angle));
-    }
-  }
-  const rotate = (x: Float64Array, p: number, offset: number) => {
-    const out = new Float64Array(hd);
-    for (let c = 0; c < hd; c++) {
-      const rotated = c < hd / 2 ? -(x[offset + c + hd / 2] as number) : (x[offset + c - hd / 2] as number);
-      out[c] = (x[offset + c] as number) * (cos[p * hd + c] as number) + rotated * (sin[p * hd + c] as number);
-    }
-    return out;
-  };
-
   const pixels = new Float64Array(n * columns);
   source.forEach((from, p) => pixels.set(options.pixelValues.subarray(from * columns, (from + 1) * columns), p * columns));
   let hidden = linear(pixels, n, columns, e, 'patch_embed.proj', false);
@@ -88,37 +67,16 @@ export function referenceQwen25VlVision(options: ReferenceQwen25VlVisionOptions)
     const full = config.fullAttentionBlocks.includes(b);
     const together = (t: number, u: number) => (full ? frameOf[t] === frameOf[u] : windowOf[t] === windowOf[u]);
     const qkv = linear(rmsNorm(hidden, n, `${p}.norm1`), n, e, 3 * e, `${p}.attn.qkv`);
-    const q: Float64Array[] = [];
-    const k: Float64Array[] = [];
-    for (let t = 0; t < n; t++) {
-      for (let h = 0; h < heads; h++) {
-        q.push(rotate(qkv, t, t * 3 * e + h * hd));
-        k.push(rotate(qkv, t, t * 3 * e + e + h * hd));
-      }
-    }
-    const context = new Float64Array(n * e);
-    for (let h = 0; h < heads; h++) {
-      for (let t = 0; t < n; t++) {
-        const query = q[t * heads + h] as Float64Array;
-        const scores = new Float64Array(n).fill(-Infinity);
-        let max = -Infinity;
-        for (let u = 0; u < n; u++) {
-          if (!together(t, u)) continue;
-          const key = k[u * heads + h] as Float64Array;
-          let dot = 0;
-          for (let c = 0; c < hd; c++) dot += (query[c] as number) * (key[c] as number);
-          scores[u] = dot / Math.sqrt(hd);
-          max = Math.max(max, scores[u] as number);
-        }
-        let sum = 0;
-        for (let u = 0; u < n; u++) sum += (scores[u] = Math.exp((scores[u] as number) - max));
-        for (let u = 0; u < n; u++) {
-          const a = (scores[u] as number) / sum;
-          if (a === 0) continue;
-          for (let c = 0; c < hd; c++) context[t * e + h * hd + c] = (context[t * e + h * hd + c] as number) + a * (qkv[u * 3 * e + 2 * e + h * hd + c] as number);
-        }
-      }
-    }
+    const context = referenceVisionAttention(qkv, {
+      n,
+      heads,
+      headDim: hd,
+      position: (q) => {
+        const from = source[q] as number;
+        return [Number(processorPositions[2 * from]), Number(processorPositions[2 * from + 1])];
+      },
+      together,
+    });
     const attended = linear(context, n, e, e, `${p}.attn.proj`);
     hidden = hidden.map((x, i) => x + (attended[i] as number));
     const mlpIn = rmsNorm(hidden, n, `${p}.norm2`);
