@@ -32,5 +32,5 @@ export {
   writeRealShapeQwen2VlCheckpoint,
 } from './real-shape-checkpoint.js';
 export type { RealShapeQwen2VlCheckpoint, RealShapeQwen2VlCheckpointOptions, RealShapeQwen2VlSize } from './real-shape-checkpoint.js';
-export { QWEN2_VL_CHAT_TEMPLATE, QWEN2_VL_TINY_TOWER, TINY_QWEN2_VL_SPECS, TinyWeight, tinyQwen2VlTestImage, writeQwen2VlTokenizer, writeTinyQwen2VlCheckpoint } from './tiny-checkpoint.js';
+export { QWEN2_VL_CHAT_TEMPLATE, QWEN2_VL_TINY_TOWER, TINY_QWEN2_VL_SPECS, TinyWeight, craftTinyMerger, tinyQwen2VlTestImage, whiteMergeUnit, writeQwen2VlTokenizer, writeTinyQwen2VlCheckpoint } from './tiny-checkpoint.js';
 export type { TinyQwen2VlCheckpoint, TinyQwen2VlCheckpointOptions, TinyQwen2VlSpec, TinyQwenTower, TinyVisionContext } from './tiny-checkpoint.js';

@@ -3,11 +3,12 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { CLIP_MEAN, CLIP_STD, type RgbImage, createRgbImage } from '@vasink/image';
 import { type TensorSpec, createShardedCheckpointWriter } from '@vasink/safetensors';
-import { bfloat16BitsToFloat32, createTensor, float32ToBfloat16Bits, InvalidArgumentError, seededUniform } from '@vasink/tensor';
+import { type TypedTensor, bfloat16BitsToFloat32, createTensor, float32ToBfloat16Bits, InvalidArgumentError, seededUniform } from '@vasink/tensor';
 import { type DecoderConfig, decoderWeightShapes } from '@vasink/transformer-graph';
 import { type Qwen2VlTensorLayout, decoderNaming, visionNaming, visionWeightShapes } from './checkpoint-layout.js';
 import { QWEN2_VL_ARCHITECTURE, QWEN2_VL_TOKENS, type Qwen2VlVisionConfig } from './qwen2vl-config.js';
 import { referenceVisionTower } from './vision-reference.js';
+import type { GridThw } from './vision-inputs.js';
 
 /** The chat template of the released Qwen2-VL-2B/7B-Instruct checkpoints (`chat_template.json`, `tokenizer_config.json`). */
 export const QWEN2_VL_CHAT_TEMPLATE =
@@ -550,47 +551,78 @@ export const QWEN2_VL_TINY_TOWER: TinyQwenTower<Qwen2VlVisionConfig> = {
       vision.set(`${p}mlp.fc2.weight`, new TinyWeight([e, v.mlpHiddenSize], ctx.rnd(0.02 * vs * depthScale)).zeroRows([0]));
       vision.set(`${p}mlp.fc2.bias`, new TinyWeight([e]));
     }
-    vision.set('merger.ln_q.weight', TinyWeight.filled([e], 1));
-    vision.set('merger.ln_q.bias', new TinyWeight([e]));
-    // Merger unit 0 sums the normalised brightness of the window's patches, minus a threshold: > 0 only when all four are bright.
-    const merge = v.spatialMergeSize ** 2;
-    const merged = e * merge;
-    const threshold = 4;
-    const up = new TinyWeight([merged, merged], ctx.rnd(0.05 * vs));
-    up.zeroColumns(Array.from({ length: merge }, (_, k) => k * e)).zeroRows([0]);
-    for (let k = 0; k < merge; k++) up.set(0, k * e, 1);
-    const upBias = new TinyWeight([merged]);
-    upBias.data[0] = -threshold;
-    vision.set('merger.mlp.0.weight', up);
-    vision.set('merger.mlp.0.bias', upBias);
-    const down = new TinyWeight([ctx.textHiddenSize, merged], ctx.rnd(0.032 * vs)).zeroRows(ctx.exactRoles).zeroColumns([0]);
-    const downBias = new TinyWeight([ctx.textHiddenSize]);
-    downBias.data[ctx.roles.one] = 1;
-    downBias.data[ctx.roles.image] = ctx.imageFeatureValue;
-    vision.set('merger.mlp.2.weight', down);
-    vision.set('merger.mlp.2.bias', downBias);
-    // Calibrate the visual sink: run the (bfloat16-rounded) tower on one white merge window and scale its output to the target.
-    down.set(ctx.imageSinkDim, 0, 1);
-    const white = whiteWindow(v, vision, ctx.imageSinkDim);
-    if (!(white > 0.5)) throw new Error(`tiny checkpoint: a white window reaches only ${white} in the image sink dim; the crafted vision tower is broken`);
-    down.set(ctx.imageSinkDim, 0, ctx.imageSinkActivation / white);
+    craftTinyMerger(v, ctx, vision, {
+      vs,
+      layerNormBias: true,
+      white: (weights) => whiteMergeUnit((pixelValues, gridThw, rounded) => referenceVisionTower({ config: v, weights: rounded, pixelValues, gridThw }), v, weights, ctx.imageSinkDim),
+    });
     return vision;
   },
 };
 
-/** The image-sink dim the vision tower gives a merge window of white patches. */
-function whiteWindow(config: Qwen2VlVisionConfig, weights: ReadonlyMap<string, TinyWeight>, dim: number): number {
-  const columns = config.inChannels * config.temporalPatchSize * config.patchSize * config.patchSize;
-  const perChannel = columns / config.inChannels;
+/**
+ * The merger every tiny tower shares (after its blocks, which keep the
+ * brightness in vision dim 0): `ln_q` (weight 1; a zero bias for LayerNorm),
+ * unit 0 of `mlp.0` summing the four patches' brightness minus a threshold —
+ * positive only when all four are bright —, `mlp.2` writing the image roles
+ * into every merged token and, calibrated on one white merge unit by `white`
+ * (the tower's reference output in the sink dim with unit gain), the visual
+ * sink activation.
+ */
+export function craftTinyMerger(
+  vision: { embedDim: number; spatialMergeSize: number },
+  ctx: TinyVisionContext,
+  weights: Map<string, TinyWeight>,
+  options: { vs: number; layerNormBias: boolean; white: (weights: ReadonlyMap<string, TinyWeight>) => number },
+): void {
+  const e = vision.embedDim;
+  weights.set('merger.ln_q.weight', TinyWeight.filled([e], 1));
+  if (options.layerNormBias) weights.set('merger.ln_q.bias', new TinyWeight([e]));
+  const merge = vision.spatialMergeSize ** 2;
+  const merged = e * merge;
+  const threshold = 4;
+  const up = new TinyWeight([merged, merged], ctx.rnd(0.05 * options.vs));
+  up.zeroColumns(Array.from({ length: merge }, (_, k) => k * e)).zeroRows([0]);
+  for (let k = 0; k < merge; k++) up.set(0, k * e, 1);
+  const upBias = new TinyWeight([merged]);
+  upBias.data[0] = -threshold;
+  weights.set('merger.mlp.0.weight', up);
+  weights.set('merger.mlp.0.bias', upBias);
+  const down = new TinyWeight([ctx.textHiddenSize, merged], ctx.rnd(0.032 * options.vs)).zeroRows(ctx.exactRoles).zeroColumns([0]);
+  const downBias = new TinyWeight([ctx.textHiddenSize]);
+  downBias.data[ctx.roles.one] = 1;
+  downBias.data[ctx.roles.image] = ctx.imageFeatureValue;
+  weights.set('merger.mlp.2.weight', down);
+  weights.set('merger.mlp.2.bias', downBias);
+  // Calibrate the visual sink: run the (bfloat16-rounded) tower on one white merge unit and scale its output to the target.
+  down.set(ctx.imageSinkDim, 0, 1);
+  const white = options.white(weights);
+  if (!(white > 0.5)) throw new Error(`tiny checkpoint: a white merge unit reaches only ${white} in the image sink dim; the crafted vision tower is broken`);
+  down.set(ctx.imageSinkDim, 0, ctx.imageSinkActivation / white);
+}
+
+/**
+ * The image-sink dim a tower gives one merge unit of white patches: `reference`
+ * (the tower's TypeScript forward pass on flattened patches) run on the
+ * bfloat16-rounded weights, as the checkpoint stores them.
+ */
+export function whiteMergeUnit(
+  reference: (pixelValues: Float32Array, gridThw: readonly GridThw[], weights: ReadonlyMap<string, TypedTensor>) => Float32Array,
+  geometry: { inChannels: number; temporalPatchSize: number; patchSize: number; spatialMergeSize: number },
+  weights: ReadonlyMap<string, TinyWeight>,
+  dim: number,
+): number {
+  const columns = geometry.inChannels * geometry.temporalPatchSize * geometry.patchSize * geometry.patchSize;
+  const perChannel = columns / geometry.inChannels;
   const patch = Float32Array.from({ length: columns }, (_, i) => {
     const c = Math.floor(i / perChannel);
     return (1 - (CLIP_MEAN[c] as number)) / (CLIP_STD[c] as number);
   });
-  const merge = config.spatialMergeSize ** 2;
+  const merge = geometry.spatialMergeSize ** 2;
   const pixelValues = new Float32Array(merge * columns);
   for (let k = 0; k < merge; k++) pixelValues.set(patch, k * columns);
   const rounded = new Map([...weights].map(([name, w]) => [name, createTensor('float32', w.shape, w.data.map(bf16))]));
-  const features = referenceVisionTower({ config, weights: rounded, pixelValues, gridThw: [[1, config.spatialMergeSize, config.spatialMergeSize]] });
+  const features = reference(pixelValues, [[1, geometry.spatialMergeSize, geometry.spatialMergeSize]], rounded);
   return features[dim] as number;
 }
 

@@ -1,10 +1,14 @@
-import { CLIP_MEAN, CLIP_STD } from '@vasink/image';
-import { type TinyQwen2VlCheckpoint, type TinyQwen2VlCheckpointOptions, type TinyQwenTower, TinyWeight, writeTinyQwen2VlCheckpoint } from '@vasink/adapter-qwen2-vl';
-import { bfloat16BitsToFloat32, createTensor, float32ToBfloat16Bits } from '@vasink/tensor';
+import {
+  type TinyQwen2VlCheckpoint,
+  type TinyQwen2VlCheckpointOptions,
+  type TinyQwenTower,
+  TinyWeight,
+  craftTinyMerger,
+  whiteMergeUnit,
+  writeTinyQwen2VlCheckpoint,
+} from '@vasink/adapter-qwen2-vl';
 import { QWEN2_5_VL_ARCHITECTURE, type Qwen25VlVisionConfig, visionWeightShapes } from './config.js';
 import { referenceQwen25VlVision } from './vision-reference.js';
-
-const bf16 = (x: number) => bfloat16BitsToFloat32(float32ToBfloat16Bits(x));
 
 const tower = (overrides: Partial<Qwen25VlVisionConfig> & Pick<Qwen25VlVisionConfig, 'outHiddenSize'>): Qwen25VlVisionConfig => ({
   depth: 4,
@@ -83,47 +87,14 @@ export const QWEN2_5_VL_TINY_TOWER: TinyQwenTower<Qwen25VlVisionConfig> = {
       vision.set(`${p}mlp.down_proj.weight`, new TinyWeight([e, m], ctx.rnd(0.2 * vs * depthScale)).zeroRows([0]));
       vision.set(`${p}mlp.down_proj.bias`, new TinyWeight([e]));
     }
-    vision.set('merger.ln_q.weight', TinyWeight.filled([e], 1));
-    const merge = v.spatialMergeSize ** 2;
-    const merged = e * merge;
-    const threshold = 4;
-    const up = new TinyWeight([merged, merged], ctx.rnd(0.05 * vs));
-    up.zeroColumns(Array.from({ length: merge }, (_, k) => k * e)).zeroRows([0]);
-    for (let k = 0; k < merge; k++) up.set(0, k * e, 1);
-    const upBias = new TinyWeight([merged]);
-    upBias.data[0] = -threshold;
-    vision.set('merger.mlp.0.weight', up);
-    vision.set('merger.mlp.0.bias', upBias);
-    const down = new TinyWeight([ctx.textHiddenSize, merged], ctx.rnd(0.032 * vs)).zeroRows(ctx.exactRoles).zeroColumns([0]);
-    const downBias = new TinyWeight([ctx.textHiddenSize]);
-    downBias.data[ctx.roles.one] = 1;
-    downBias.data[ctx.roles.image] = ctx.imageFeatureValue;
-    vision.set('merger.mlp.2.weight', down);
-    vision.set('merger.mlp.2.bias', downBias);
-    // Calibrate the visual sink on one white merge unit (bfloat16-rounded weights, as stored).
-    down.set(ctx.imageSinkDim, 0, 1);
-    const white = whiteUnit(v, vision, ctx.imageSinkDim);
-    if (!(white > 0.5)) throw new Error(`tiny Qwen2.5-VL checkpoint: a white merge unit reaches only ${white} in the image sink dim; the crafted tower is broken`);
-    down.set(ctx.imageSinkDim, 0, ctx.imageSinkActivation / white);
+    craftTinyMerger(v, ctx, vision, {
+      vs,
+      layerNormBias: false,
+      white: (weights) => whiteMergeUnit((pixelValues, gridThw, rounded) => referenceQwen25VlVision({ config: v, weights: rounded, pixelValues, gridThw }), v, weights, ctx.imageSinkDim),
+    });
     return vision;
   },
 };
-
-/** The image-sink dim the tower gives one merge unit of white patches. */
-function whiteUnit(config: Qwen25VlVisionConfig, weights: ReadonlyMap<string, TinyWeight>, dim: number): number {
-  const columns = config.inChannels * config.temporalPatchSize * config.patchSize * config.patchSize;
-  const perChannel = columns / config.inChannels;
-  const patch = Float32Array.from({ length: columns }, (_, i) => {
-    const c = Math.floor(i / perChannel);
-    return (1 - (CLIP_MEAN[c] as number)) / (CLIP_STD[c] as number);
-  });
-  const merge = config.spatialMergeSize ** 2;
-  const pixelValues = new Float32Array(merge * columns);
-  for (let k = 0; k < merge; k++) pixelValues.set(patch, k * columns);
-  const rounded = new Map([...weights].map(([name, w]) => [name, createTensor('float32', w.shape, w.data.map(bf16))]));
-  const features = referenceQwen25VlVision({ config, weights: rounded, pixelValues, gridThw: [[1, config.spatialMergeSize, config.spatialMergeSize]] });
-  return features[dim] as number;
-}
 
 /**
  * Write a tiny Qwen2.5-VL checkpoint in the released layout: the crafted
