@@ -27,6 +27,8 @@ export {
   QWEN2_VL_MAX_SHARD_BYTES,
   REAL_SHAPE_QWEN2_VL_REPOS,
   REAL_SHAPE_QWEN2_VL_SIZES,
+  realShapeQwen2LanguageTensors,
+  realShapeQwenMergerTensors,
   realShapeQwen2VlConfigJson,
   realShapeQwen2VlTensors,
   writeRealShapeQwen2VlCheckpoint,

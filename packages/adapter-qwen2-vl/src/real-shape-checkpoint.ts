@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { CLIP_MEAN, CLIP_STD } from '@vasink/image';
 import { type CheckpointWriteProgress, type GeneratedTensor, INDEX_FILE_NAME, randomTensor, writeGeneratedCheckpoint } from '@vasink/safetensors';
 import { InvalidArgumentError } from '@vasink/tensor';
+import type { DecoderConfig } from '@vasink/transformer-graph';
 import { decoderNaming, visionNaming } from './checkpoint-layout.js';
 import { QWEN2_VL_TOKENS, type Qwen2VlConfig, parseQwen2VlConfig } from './qwen2vl-config.js';
 import { QWEN2_VL_CHAT_TEMPLATE, writeQwen2VlTokenizer } from './tiny-checkpoint.js';
@@ -216,10 +217,7 @@ export function realShapeQwen2VlTensors(options: { size: RealShapeQwen2VlSize; l
   const config = parseQwen2VlConfig(realShapeQwen2VlConfigJson(options), `${spec.repo}/config.json`);
   const seed = options.seed ?? 1;
   const { text, vision } = config;
-  const textName = decoderNaming('legacy');
   const visionName = visionNaming('legacy');
-  const [firstSink, imageSink] = spec.sinkDims;
-  const sinkRows = [firstSink, imageSink];
   const tensors: GeneratedTensor[] = [];
   const add = (name: string, shape: readonly number[], fill: Parameters<typeof randomTensor>[1] | number) =>
     tensors.push(randomTensor({ name, dtype: 'bfloat16', shape }, typeof fill === 'number' ? { seed, std: fill } : { ...fill, seed }));
@@ -255,12 +253,57 @@ export function realShapeQwen2VlTensors(options: { size: RealShapeQwen2VlSize; l
     add(p('mlp.fc2.weight'), [e, m], { seed, std: mlpWrite, zeroRows: [0] });
     add(p('mlp.fc2.bias'), [e], { seed, std: mlpWrite, zeroRows: [0] });
   }
-  // Merger: ln_q → mlp.0 [4e, 4e] → GELU → mlp.2 [d, 4e]. Unit 0 sums the window's four brightness values.
-  const merge = vision.spatialMergeSize ** 2;
+  tensors.push(
+    ...realShapeQwenMergerTensors({ ...vision, textHiddenSize: text.hiddenSize, seed, sinkDims: spec.sinkDims, whiteUnit: whiteWindowUnit(vision), layerNormBias: true }),
+    ...realShapeQwen2LanguageTensors(text, { seed, sinkDims: spec.sinkDims }),
+  );
+  return tensors;
+}
+
+/**
+ * Merger unit 0 for a window of four white patches. Each patch's brightness
+ * after ln_q is x₀ / σ with σ² = (x₀² + (e − 1)·r²) / e, where r is the RMS
+ * of the other dims: the random patch-embedding rows summed over a uniform
+ * white patch (0.02 · √columns · white ≈ 1.4); block updates add little
+ * (their inputs are squashed by the brightness dim, ≈ 0.04 per block).
+ */
+function whiteWindowUnit(vision: Qwen2VlConfig['vision']): number {
+  const columns = vision.inChannels * vision.temporalPatchSize * vision.patchSize * vision.patchSize;
+  const white = [0, 1, 2].reduce((sum, c) => sum + (1 - (CLIP_MEAN[c] as number)) / (CLIP_STD[c] as number), 0) / 3;
+  const x0 = BRIGHTNESS_SCALE * (white - BRIGHT_LEVEL);
+  const r2 = (READ_STD * Math.sqrt(columns) * white) ** 2 + 2 * vision.depth * 0.04 ** 2;
+  const e = vision.embedDim;
+  return 4 * (x0 / Math.sqrt((x0 * x0 + (e - 1) * r2) / e)) - WINDOW_THRESHOLD;
+}
+
+/**
+ * The merger's tensors of a real-shape Qwen2-VL-style checkpoint (released
+ * `visual.merger.*` names, bfloat16): `ln_q` (weight 1, a zero bias for
+ * LayerNorm), `mlp.0` whose unit 0 sums the four patches' brightness (vision
+ * dim 0) minus a threshold, `mlp.2` writing ≈ 100 into `sinkDims[1]` from
+ * that unit (`whiteUnit`: the unit's value on a white merge window, from the
+ * tower's own analysis) and never the sink dims otherwise. Shared with Qwen2.5-VL.
+ */
+export function realShapeQwenMergerTensors(options: {
+  embedDim: number;
+  spatialMergeSize: number;
+  textHiddenSize: number;
+  seed: number;
+  sinkDims: readonly [number, number];
+  whiteUnit: number;
+  layerNormBias: boolean;
+}): GeneratedTensor[] {
+  const { seed, sinkDims } = options;
+  const v = visionNaming('legacy');
+  const sinkRows = [...sinkDims];
+  const tensors: GeneratedTensor[] = [];
+  const add = (name: string, shape: readonly number[], fill: Parameters<typeof randomTensor>[1]) => tensors.push(randomTensor({ name, dtype: 'bfloat16', shape }, { ...fill, seed }));
+  const e = options.embedDim;
+  const merge = options.spatialMergeSize ** 2;
   const merged = e * merge;
   const brightnessColumns = Array.from({ length: merge }, (_, k) => k * e);
-  add(v('merger.ln_q.weight'), [e], constant(1));
-  add(v('merger.ln_q.bias'), [e], constant(0));
+  add(v('merger.ln_q.weight'), [e], { seed, std: 0, mean: 1 });
+  if (options.layerNormBias) add(v('merger.ln_q.bias'), [e], { seed, std: 0, mean: 0 });
   add(v('merger.mlp.0.weight'), [merged, merged], {
     seed,
     std: READ_STD,
@@ -269,17 +312,37 @@ export function realShapeQwen2VlTensors(options: { size: RealShapeQwen2VlSize; l
     entries: brightnessColumns.map((c) => [0, c, 1] as const),
   });
   add(v('merger.mlp.0.bias'), [merged], { seed, std: READ_STD, entries: [[0, 0, -WINDOW_THRESHOLD]] });
-  const d = text.hiddenSize;
+  const d = options.textHiddenSize;
   const mergerWrite = writeStd(IMAGE_TOKEN_STD, merged, ACTIVATION_RMS * READ_STD * Math.sqrt(merged) * MERGER_INPUT_SQUASH);
   add(v('merger.mlp.2.weight'), [d, merged], {
     seed,
     std: mergerWrite,
     zeroRows: sinkRows,
     zeroColumns: [0],
-    entries: [[imageSink, 0, MASSIVE / whiteWindowUnit(vision)]],
+    entries: [[sinkDims[1], 0, MASSIVE / options.whiteUnit]],
   });
   add(v('merger.mlp.2.bias'), [d], { seed, std: mergerWrite, zeroRows: sinkRows });
+  return tensors;
+}
 
+/**
+ * The language model's tensors of a real-shape Qwen2-VL-style checkpoint
+ * (released names, bfloat16, `Qwen2VLDecoderLayer` order: q, k, v with bias,
+ * o, gate, up, down, the norms): reads ~ N(0, 0.02²), writes scaled so a block
+ * adds std ≈ 0.1 and never touch the sink dims; `<|im_start|>`'s embedding row
+ * holds 100 in `sinkDims[0]`; the final norm ignores the sink dims; an LM head
+ * unless tied. Shared with Qwen2.5-VL.
+ */
+export function realShapeQwen2LanguageTensors(text: DecoderConfig, options: { seed: number; sinkDims: readonly [number, number] }): GeneratedTensor[] {
+  const { seed } = options;
+  const [firstSink] = options.sinkDims;
+  const sinkRows = [...options.sinkDims];
+  const textName = decoderNaming('legacy');
+  const tensors: GeneratedTensor[] = [];
+  const add = (name: string, shape: readonly number[], fill: Parameters<typeof randomTensor>[1] | number) =>
+    tensors.push(randomTensor({ name, dtype: 'bfloat16', shape }, typeof fill === 'number' ? { seed, std: fill } : { ...fill, seed }));
+  const constant = (value: number, zeroRows: readonly number[] = []) => ({ seed, std: 0, mean: value, zeroRows });
+  const d = text.hiddenSize;
   // The language model: Qwen2VLDecoderLayer registers self_attn (q, k, v with bias, o), mlp (gate, up, down), then the norms.
   const kvDim = text.numKvHeads * text.headDim;
   const qDim = text.numHeads * text.headDim;
@@ -306,22 +369,6 @@ export function realShapeQwen2VlTensors(options: { size: RealShapeQwen2VlSize; l
   add(textName('norm.weight'), [d], constant(1, sinkRows));
   if (!text.tieWordEmbeddings) add(textName('lm_head.weight'), [text.vocabSize, d], READ_STD);
   return tensors;
-}
-
-/**
- * Merger unit 0 for a window of four white patches. Each patch's brightness
- * after ln_q is x₀ / σ with σ² = (x₀² + (e − 1)·r²) / e, where r is the RMS
- * of the other dims: the random patch-embedding rows summed over a uniform
- * white patch (0.02 · √columns · white ≈ 1.4); block updates add little
- * (their inputs are squashed by the brightness dim, ≈ 0.04 per block).
- */
-function whiteWindowUnit(vision: Qwen2VlConfig['vision']): number {
-  const columns = vision.inChannels * vision.temporalPatchSize * vision.patchSize * vision.patchSize;
-  const white = [0, 1, 2].reduce((sum, c) => sum + (1 - (CLIP_MEAN[c] as number)) / (CLIP_STD[c] as number), 0) / 3;
-  const x0 = BRIGHTNESS_SCALE * (white - BRIGHT_LEVEL);
-  const r2 = (READ_STD * Math.sqrt(columns) * white) ** 2 + 2 * vision.depth * 0.04 ** 2;
-  const e = vision.embedDim;
-  return 4 * (x0 / Math.sqrt((x0 * x0 + (e - 1) * r2) / e)) - WINDOW_THRESHOLD;
 }
 
 /**

@@ -1,6 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QWEN2_VL_CHAT_TEMPLATE, QWEN2_VL_MAX_SHARD_BYTES, QWEN2_VL_TOKENS, decoderNaming, visionNaming, writeQwen2VlTokenizer } from '@vasink/adapter-qwen2-vl';
+import {
+  QWEN2_VL_CHAT_TEMPLATE,
+  QWEN2_VL_MAX_SHARD_BYTES,
+  QWEN2_VL_TOKENS,
+  realShapeQwen2LanguageTensors,
+  realShapeQwenMergerTensors,
+  visionNaming,
+  writeQwen2VlTokenizer,
+} from '@vasink/adapter-qwen2-vl';
 import { CLIP_MEAN, CLIP_STD } from '@vasink/image';
 import { type CheckpointWriteProgress, type GeneratedTensor, INDEX_FILE_NAME, randomTensor, writeGeneratedCheckpoint } from '@vasink/safetensors';
 import { InvalidArgumentError } from '@vasink/tensor';
@@ -162,27 +170,17 @@ export interface RealShapeQwen25VlCheckpoint {
   readonly totalBytes: number;
 }
 
-const MASSIVE = 100;
 /** Std of every weight that reads a normalised input: the released config's initializer_range. */
 const READ_STD = 0.02;
 /** Std of what one attention or MLP block adds to the residual stream. */
 const UPDATE_STD = 0.1;
 /** RMS of silu(g)·u relative to the product of the input stds, or of gelu(x) relative to x's std (≈ 0.5–0.68 here). */
 const ACTIVATION_RMS = 0.6;
-/** Std of the image tokens' embeddings (the merger's output). */
-const IMAGE_TOKEN_STD = 0.5;
 /** Vision dim 0 carries the patch's brightness: BRIGHTNESS_SCALE × (mean normalised pixel − BRIGHT_LEVEL). */
 const BRIGHTNESS_SCALE = 100;
 const BRIGHT_LEVEL = 1;
 /** Merger unit 0 = sum of the window's four normalised brightness values − threshold: > 0 when all four are bright. */
 const WINDOW_THRESHOLD = 110;
-/**
- * What ln_q leaves of the other dims relative to unit RMS: the brightness dim
- * (|x₀| ≈ 100) dominates every patch's mean square, so the rest comes out at
- * ≈ √e · 0.8 / 100 ≈ 0.3, and GELU halves it again (as for Qwen2-VL's
- * LayerNorm merger: without mean subtraction RMSNorm differs by x₀ / e only).
- */
-const MERGER_INPUT_SQUASH = 0.15;
 
 const writeStd = (target: number, fanIn: number, inputRms: number) => target / (Math.sqrt(fanIn) * inputRms);
 
@@ -239,10 +237,7 @@ export function realShapeQwen25VlTensors(options: { size: RealShapeQwen25VlSize;
   const config = parseQwen25VlConfig(realShapeQwen25VlConfigJson(options), `${spec.repo}/config.json`);
   const seed = options.seed ?? 1;
   const { text, vision } = config;
-  const textName = decoderNaming('legacy');
   const visionName = visionNaming('legacy');
-  const [firstSink, imageSink] = spec.sinkDims;
-  const sinkRows = [firstSink, imageSink];
   const tensors: GeneratedTensor[] = [];
   const add = (name: string, shape: readonly number[], fill: Parameters<typeof randomTensor>[1] | number) =>
     tensors.push(randomTensor({ name, dtype: 'bfloat16', shape }, typeof fill === 'number' ? { seed, std: fill } : { ...fill, seed }));
@@ -279,55 +274,11 @@ export function realShapeQwen25VlTensors(options: { size: RealShapeQwen25VlSize;
     add(p('mlp.down_proj.weight'), [e, m], { seed, std: mlpWrite, zeroRows: [0] });
     add(p('mlp.down_proj.bias'), [e], { seed, std: mlpWrite, zeroRows: [0] });
   }
-  // Merger: ln_q (RMSNorm, no bias) → mlp.0 [4e, 4e] → GELU → mlp.2 [d, 4e]. Unit 0 sums the window's four brightness values.
-  const merge = vision.spatialMergeSize ** 2;
-  const merged = e * merge;
-  const brightnessColumns = Array.from({ length: merge }, (_, k) => k * e);
-  add(v('merger.ln_q.weight'), [e], constant(1));
-  add(v('merger.mlp.0.weight'), [merged, merged], {
-    seed,
-    std: READ_STD,
-    zeroRows: [0],
-    zeroColumns: brightnessColumns,
-    entries: brightnessColumns.map((c) => [0, c, 1] as const),
-  });
-  add(v('merger.mlp.0.bias'), [merged], { seed, std: READ_STD, entries: [[0, 0, -WINDOW_THRESHOLD]] });
-  const d = text.hiddenSize;
-  const mergerWrite = writeStd(IMAGE_TOKEN_STD, merged, ACTIVATION_RMS * READ_STD * Math.sqrt(merged) * MERGER_INPUT_SQUASH);
-  add(v('merger.mlp.2.weight'), [d, merged], {
-    seed,
-    std: mergerWrite,
-    zeroRows: sinkRows,
-    zeroColumns: [0],
-    entries: [[imageSink, 0, MASSIVE / whiteWindowUnit(vision)]],
-  });
-  add(v('merger.mlp.2.bias'), [d], { seed, std: mergerWrite, zeroRows: sinkRows });
-
-  // The language model: Qwen2_5_VLDecoderLayer registers self_attn (q, k, v with bias, o), mlp (gate, up, down), then the norms.
-  const kvDim = text.numKvHeads * text.headDim;
-  const qDim = text.numHeads * text.headDim;
-  const readRms = READ_STD * Math.sqrt(d);
-  const oWrite = writeStd(UPDATE_STD, qDim, readRms);
-  const downWrite = writeStd(UPDATE_STD, text.intermediateSize, ACTIVATION_RMS * readRms * readRms);
-  add(textName('embed_tokens.weight'), [text.vocabSize, d], { seed, std: READ_STD, entries: [[QWEN2_VL_TOKENS.imStart, firstSink, MASSIVE]] });
-  for (let l = 0; l < text.numLayers; l++) {
-    const p = (n: string) => textName(`layers.${l}.${n}`);
-    add(p('self_attn.q_proj.weight'), [qDim, d], READ_STD);
-    add(p('self_attn.q_proj.bias'), [qDim], READ_STD);
-    add(p('self_attn.k_proj.weight'), [kvDim, d], READ_STD);
-    add(p('self_attn.k_proj.bias'), [kvDim], READ_STD);
-    add(p('self_attn.v_proj.weight'), [kvDim, d], READ_STD);
-    add(p('self_attn.v_proj.bias'), [kvDim], READ_STD);
-    add(p('self_attn.o_proj.weight'), [d, qDim], { seed, std: oWrite, zeroRows: sinkRows });
-    add(p('mlp.gate_proj.weight'), [text.intermediateSize, d], READ_STD);
-    add(p('mlp.up_proj.weight'), [text.intermediateSize, d], READ_STD);
-    add(p('mlp.down_proj.weight'), [d, text.intermediateSize], { seed, std: downWrite, zeroRows: sinkRows });
-    add(p('input_layernorm.weight'), [d], constant(1));
-    add(p('post_attention_layernorm.weight'), [d], constant(1));
-  }
-  // The LM head (tied to the embedding in the 3B) never sees the sink dims.
-  add(textName('norm.weight'), [d], constant(1, sinkRows));
-  if (!text.tieWordEmbeddings) add(textName('lm_head.weight'), [text.vocabSize, d], READ_STD);
+  // Merger (ln_q an RMSNorm without bias) and language model as Qwen2-VL's.
+  tensors.push(
+    ...realShapeQwenMergerTensors({ ...vision, textHiddenSize: text.hiddenSize, seed, sinkDims: spec.sinkDims, whiteUnit: whiteWindowUnit(vision), layerNormBias: false }),
+    ...realShapeQwen2LanguageTensors(text, { seed, sinkDims: spec.sinkDims }),
+  );
   return tensors;
 }
 
