@@ -32,6 +32,8 @@ export type { LlavaVisionGraphConfig, LlavaVisionGraphOptions } from './vision-g
 export { referenceLlavaVision } from './vision-reference.js';
 export { randomLlavaVisionWeights } from './random-vision-weights.js';
 export { CLIP_NORMALIZATION, prepareLlavaImages, prepareLlavaNextImages } from './prepare-images.js';
+export { llavaPreprocess, llavaPreprocessImage } from './llava-preprocess.js';
+export type { LlavaPreprocessMode, LlavaPreprocessOptions, LlavaPreprocessResult } from './llava-preprocess.js';
 export type { LlavaImageSettings, LlavaNextImageSettings } from './prepare-images.js';
 export { IMAGE_PLACEHOLDER, VICUNA_V1_SYSTEM, buildLlavaPrompt, chatTemplatePrompt, mistralInstructPrompt, tokenizeLlavaPrompt, vicunaV1Prompt } from './llava-prompt.js';
 export type { LlavaConversation, LlavaPromptFormat, TokenizeLlavaPromptOptions } from './llava-prompt.js';

@@ -1,4 +1,4 @@
-import type { LlavaPreprocessMode } from '@vasink/image';
+import type { LlavaPreprocessMode } from './llava-preprocess.js';
 import { type ModelFamily, ModelDirectoryError, type ModelManifest } from '@vasink/runtime';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { type LlavaAdapterSettings, type LlavaNextAdapterSettings, convertLlava } from './convert.js';

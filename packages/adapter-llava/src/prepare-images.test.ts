@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type RgbImage, createRgbImage, llavaPreprocess, llavaPreprocessImage } from '@vasink/image';
+import { type RgbImage, createRgbImage } from '@vasink/image';
+import { llavaPreprocess, llavaPreprocessImage } from './llava-preprocess.js';
 import type { ModelManifest } from '@vasink/runtime';
 import { createRandom } from './random.js';
 import { type LlavaAdapterSettings } from './convert.js';

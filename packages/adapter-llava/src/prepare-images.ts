@@ -1,4 +1,5 @@
-import { CLIP_MEAN, CLIP_STD, type LlavaPreprocessMode, type RgbImage, createRgbImage, llavaPreprocessImage, normalize } from '@vasink/image';
+import { CLIP_MEAN, CLIP_STD, type RgbImage, createRgbImage, normalize } from '@vasink/image';
+import { type LlavaPreprocessMode, llavaPreprocessImage } from './llava-preprocess.js';
 import { type ImagePanel, type PreparedImages, type RgbImageLike, gridPanel } from '@vasink/runtime';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { Tensor } from 'onnxruntime-node';

@@ -21,6 +21,10 @@ export type { ReferenceVisionOptions } from './vision-reference.js';
 export { mropePositionIds } from './rope-index.js';
 export type { RopeIndex, RopeIndexOptions } from './rope-index.js';
 export { prepareQwen2VlImages, preprocessOptions } from './prepare-images.js';
+export { qwen2vlPreprocess, qwen2vlPreprocessImage } from './qwen2vl-preprocess.js';
+export type { Qwen2VlPreprocessOptions, Qwen2VlPreprocessResult } from './qwen2vl-preprocess.js';
+export { roundHalfToEven, smartResize } from './smart-resize.js';
+export type { SmartResizeOptions } from './smart-resize.js';
 export type { Qwen2VlImagesExtra } from './prepare-images.js';
 export { QWEN2_VL_PROMPT_TOKENS, prepareQwen2VlPrompt, qwen2vlChatPrompt } from './prompt.js';
 export {

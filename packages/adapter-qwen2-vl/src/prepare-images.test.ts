@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type RgbImage, createRgbImage, qwen2vlPreprocess, smartResize } from '@vasink/image';
+import { type RgbImage, createRgbImage } from '@vasink/image';
+import { qwen2vlPreprocess } from './qwen2vl-preprocess.js';
+import { smartResize } from './smart-resize.js';
 import type { ModelManifest } from '@vasink/runtime';
 import { seededRandom } from '@vasink/test-utils';
 import type { Tensor } from 'onnxruntime-node';

@@ -1,4 +1,6 @@
-import { type Qwen2VlPreprocessOptions, type RgbImage, qwen2vlPreprocess, qwen2vlPreprocessImage, smartResize } from '@vasink/image';
+import type { RgbImage } from '@vasink/image';
+import { type Qwen2VlPreprocessOptions, qwen2vlPreprocess, qwen2vlPreprocessImage } from './qwen2vl-preprocess.js';
+import { smartResize } from './smart-resize.js';
 import { type ModelManifest, type PreparedImages, type RgbImageLike, gridPanel } from '@vasink/runtime';
 import { Tensor } from 'onnxruntime-node';
 import { type Qwen2VlAdapterSettings, qwen2vlSettings } from './adapter-settings.js';

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { float32FromBytes, fromBase64, loadPng, loadSource, maxAbsDiff, readJson } from './__fixtures__/golden.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRgbImage } from '@vasink/image';
+import { float32FromBytes, fromBase64, goldenFixtures, maxAbsDiff } from '@vasink/image/testing';
 import { llavaPreprocess, llavaPreprocessImage } from './llava-preprocess.js';
-import { createRgbImage } from './rgb-image.js';
+
+// Written by tooling/fixtures/image/make_fixtures.py (Pillow + a numpy CLIPImageProcessor).
+const { loadPng, loadSource, readJson } = goldenFixtures(join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'llava-1.5'));
 
 interface LlavaCase {
   source: string;

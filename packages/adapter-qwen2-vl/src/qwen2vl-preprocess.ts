@@ -1,7 +1,5 @@
 import { type Float32Tensor, InvalidArgumentError, createTensor } from '@vasink/tensor';
-import { type NormalizeOptions, normalizationTable } from './normalize.js';
-import { type ResizeOptions, resizeBicubic } from './resample.js';
-import { type RgbImage, assertRgbImage } from './rgb-image.js';
+import { type NormalizeOptions, type ResizeOptions, type RgbImage, assertRgbImage, normalizationTable, resizeBicubic } from '@vasink/image';
 import { smartResize } from './smart-resize.js';
 
 export interface Qwen2VlPreprocessOptions {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { loadSource, maxAbsDiff, readFloat32, readJson } from './__fixtures__/golden.js';
-import { normalize } from './normalize.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRgbImage, normalize } from '@vasink/image';
+import { goldenFixtures, maxAbsDiff } from '@vasink/image/testing';
 import { qwen2vlPreprocess, qwen2vlPreprocessImage } from './qwen2vl-preprocess.js';
-import { createRgbImage } from './rgb-image.js';
+
+// Written by tooling/fixtures/image/make_fixtures.py (Pillow + a numpy Qwen2VLImageProcessor).
+const { loadSource, readFloat32, readJson } = goldenFixtures(join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'preprocess'));
 
 interface QwenCase {
   name: string;

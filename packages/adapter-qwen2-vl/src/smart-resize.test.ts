@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readJson } from './__fixtures__/golden.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { goldenFixtures } from '@vasink/image/testing';
 import { roundHalfToEven, smartResize } from './smart-resize.js';
 
 interface Golden {
@@ -9,6 +11,8 @@ interface Golden {
   cases: ([number, number, number, number, number] | [number, number, number, 'small' | 'aspect'])[];
 }
 
+// Written by tooling/fixtures/image/make_fixtures.py (transformers' smart_resize in Python).
+const { readJson } = goldenFixtures(join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'preprocess'));
 const golden = readJson<Golden>('smart-resize-golden.json');
 
 describe('smartResize equals transformers v4.52 smart_resize', () => {

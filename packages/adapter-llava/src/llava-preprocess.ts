@@ -1,10 +1,14 @@
 import { type Float32Tensor, InvalidArgumentError, createTensor } from '@vasink/tensor';
-import { centerCrop } from './center-crop.js';
-import { expandToSquare } from './expand-to-square.js';
-import { type NormalizeOptions, writeNormalizedChw } from './normalize.js';
-import type { ResizeOptions } from './resample.js';
-import { resizeShortestEdge } from './resize-shortest-edge.js';
-import { type RgbImage, assertRgbImage } from './rgb-image.js';
+import {
+  type NormalizeOptions,
+  type ResizeOptions,
+  type RgbImage,
+  assertRgbImage,
+  centerCrop,
+  expandToSquare,
+  resizeShortestEdge,
+  writeNormalizedChw,
+} from '@vasink/image';
 
 /**
  * - `'pad'`: LLaVA-1.5's original evaluation (`image_aspect_ratio='pad'`):
