@@ -9,17 +9,3 @@ export type ServedModel = Pick<
   'dir' | 'manifest' | 'tokenizer' | 'device' | 'sinkDims' | 'prepare' | 'generate' | 'inspect' | 'close'
 > &
   Partial<Pick<VisionLanguageModel, 'maxBatchRows' | 'batchStats'>>;
-
-/**
- * The context length of a model: `contextLength` / `maxPositionEmbeddings` /
- * `max_position_embeddings` from the manifest's adapter section when an
- * adapter records one, else `fallback`.
- */
-export function contextLengthOf(model: ServedModel, fallback: number): number {
-  const adapter = model.manifest.adapter as Record<string, unknown>;
-  for (const key of ['contextLength', 'maxPositionEmbeddings', 'max_position_embeddings']) {
-    const value = adapter[key];
-    if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
-  }
-  return fallback;
-}

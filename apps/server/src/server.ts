@@ -10,7 +10,7 @@ import { ServerMetrics } from './metrics.js';
 import { playgroundHtml } from './playground.js';
 import { queueFullError, RequestQueue } from './request-queue.js';
 import { RequestScope, type ServerContext } from './request-scope.js';
-import { type ServedModel, contextLengthOf } from './served-model.js';
+import type { ServedModel } from './served-model.js';
 import { type ResolvedServerOptions, type VasinkServerOptions, resolveServerOptions } from './server-options.js';
 import { handleVarInspect } from './var-inspect.js';
 
@@ -105,7 +105,7 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
   const notice = options.onNotice ?? (() => {});
   let state: ServerState = 'idle';
   let model: ServedModel | undefined;
-  let contextLength = resolved.contextLength;
+  const contextLength = resolved.contextLength;
   let loadError: unknown;
   let bound: ServerAddress | undefined;
   let readyPromise: Promise<void> | undefined;
@@ -144,7 +144,7 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
       ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
       ...(options.sinkDims ? { sinkDims: options.sinkDims } : {}),
       // The preflight provisions what the server admits: a batch of rows at the context length, prompts up to the limit.
-      memory: { contextTokens: options.contextLength ?? resolved.contextLength, promptTokens: resolved.limits.maxPromptTokens },
+      memory: { contextTokens: contextLength, promptTokens: resolved.limits.maxPromptTokens },
       maxBatchRows: resolved.concurrency,
       ...(resolved.batchChosen ? {} : { fitBatchRows: { min: 1 } }),
       logger: (message) => notice(message),
@@ -162,7 +162,6 @@ export function createVasinkServer(options: VasinkServerOptions): VasinkServer {
           throw new ApiError(503, 'server_draining', 'the server stopped before the model was ready');
         }
         model = loaded;
-        contextLength = options.contextLength ?? contextLengthOf(loaded, resolved.contextLength);
         if (loaded.maxBatchRows !== undefined && loaded.maxBatchRows < queue.concurrency) {
           notice(`batch: ${loaded.maxBatchRows} request(s) at once (${queue.concurrency} would not fit in memory at ${contextLength} tokens each)`);
           queue.resize(loaded.maxBatchRows);

@@ -9,7 +9,7 @@ import { createTensor } from '@vasink/tensor';
 import { WeightMismatchError } from '@vasink/transformer-graph';
 import { MICRO_TEXT, MICRO_VISION, microWeights, writeMicroLlava } from './__fixtures__/micro-llava.js';
 import { LlavaConfigError, MissingVisionTowerError, UnsupportedCheckpointError } from './errors.js';
-import { llavaFamily } from './llava-family.js';
+import { llavaFamily, llavaNextFamily } from './llava-family.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vasink-llava-convert-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -199,9 +199,22 @@ describe('convertLlava errors, raised before anything is written', () => {
       // Mistral backbones convert without a sliding window only (absent means MistralConfig's 4096).
       writeConfig({ ...original, text_config: { ...(original.text_config as object), model_type: 'mistral', max_position_embeddings: 32768 } });
       await expect(convert().attempt).rejects.toThrow(/text_config\.sliding_window is 4096 \(absent means MistralConfig's 4096\)/);
+      // Without one, it converts, and the prompt format follows the backbone.
+      writeConfig({ ...original, text_config: { ...(original.text_config as object), model_type: 'mistral', sliding_window: null } });
+      const mistral = convert();
+      expect((await mistral.attempt).adapter.promptFormat).toBe('mistral_instruct');
+      rmSync(mistral.out, { recursive: true, force: true });
     } finally {
       writeConfig(original);
     }
+  });
+
+  it('refuses, as the other family, a checkpoint of LLaVA-1.5 / LLaVA-NeXT', async () => {
+    const out = target();
+    const attempt = llavaNextFamily.convert({ source: dir, target: out, dtype: 'float32' });
+    await expect(attempt).rejects.toThrow(UnsupportedCheckpointError);
+    await expect(attempt).rejects.toThrow(/is a LLaVA-1\.5 checkpoint \(LlavaForConditionalGeneration\), not LLaVA-NeXT: convert it as the llava family/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('names the file and the field of an invalid config value', async () => {

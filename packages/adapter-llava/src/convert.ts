@@ -4,7 +4,7 @@ import { ATTENTION_INTERVENTIONS, type ConvertOptions, MODEL_WEIGHTS_FILE, Missi
 import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims } from '@vasink/sink-detect';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { buildDecoderGraph, buildEmbeddingGraph, decoderWeightShapes } from '@vasink/transformer-graph';
-import { LlavaConfigError } from './errors.js';
+import { LlavaConfigError, UnsupportedCheckpointError } from './errors.js';
 import { type LlavaConfig, llavaTokensPerImage } from './llava-config.js';
 import type { LlavaPromptFormat } from './llava-prompt.js';
 import { type LlavaCheckpoint, type LlavaLayout, readLlavaCheckpoint } from './llava-checkpoint.js';
@@ -41,7 +41,8 @@ export interface LlavaAdapterSettings {
   readonly imageMean: readonly [number, number, number];
   readonly imageStd: readonly [number, number, number];
   readonly rescaleFactor: number;
-  readonly promptFormat: 'vicuna_v1';
+  /** The original evaluation format of the backbone: `vicuna_v1` (Vicuna, every released LLaVA-1.5), `mistral_instruct` (a Mistral backbone). */
+  readonly promptFormat: LlavaPromptFormat;
   readonly visionFeatureLayer: number;
   readonly visionFeatureSelectStrategy: 'default' | 'full';
   /** False for the original layout: `tokens.imageTokenId` is a placeholder. */
@@ -63,6 +64,11 @@ export interface LlavaNextAdapterSettings {
   readonly promptFormat: LlavaPromptFormat;
   readonly visionFeatureLayer: number;
 }
+
+/** A converted LLaVA-1.5 model's manifest. */
+export type LlavaManifest = ModelManifest<LlavaAdapterSettings>;
+/** A converted LLaVA-NeXT model's manifest. */
+export type LlavaNextManifest = ModelManifest<LlavaNextAdapterSettings>;
 
 type Json = Record<string, unknown>;
 
@@ -180,7 +186,19 @@ export function resolveLlavaSinkDims(config: Pick<LlavaConfig, 'text' | 'textMod
  * config, tensors, tokenizer, preprocessor, sink dims — so a failing
  * conversion leaves the target untouched.
  */
-export async function convertLlava(options: ConvertOptions): Promise<ModelManifest> {
+export function convertLlava(options: ConvertOptions): Promise<LlavaManifest | LlavaNextManifest> {
+  return convertLlavaAs(options, 'any');
+}
+
+/**
+ * {@link convertLlava} for one family: refuses (before writing anything) a
+ * checkpoint of the other one. What `llavaFamily.convert` /
+ * `llavaNextFamily.convert` run.
+ */
+export function convertLlavaAs(options: ConvertOptions, family: 'llava'): Promise<LlavaManifest>;
+export function convertLlavaAs(options: ConvertOptions, family: 'llava-next'): Promise<LlavaNextManifest>;
+export function convertLlavaAs(options: ConvertOptions, family: 'any'): Promise<LlavaManifest | LlavaNextManifest>;
+export async function convertLlavaAs(options: ConvertOptions, family: 'llava' | 'llava-next' | 'any'): Promise<LlavaManifest | LlavaNextManifest> {
   const { source, target } = options;
   if (options.imagePixels) {
     throw new InvalidArgumentError(
@@ -191,6 +209,13 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
   const checkpoint = await readLlavaCheckpoint(source, options.visionTower ? { visionTower: options.visionTower } : {});
   try {
     const { config } = checkpoint;
+    const found = config.anyres ? 'llava-next' : 'llava';
+    if (family !== 'any' && family !== found) {
+      throw new UnsupportedCheckpointError(
+        `${source} is a ${found === 'llava-next' ? 'LLaVA-NeXT' : 'LLaVA-1.5'} checkpoint (${config.architecture}), not ${family === 'llava-next' ? 'LLaVA-NeXT' : 'LLaVA-1.5'}: convert it as the ${found} family (\`vasink convert\` detects it)`,
+        { source, architecture: config.architecture, family, found },
+      );
+    }
     const tokenizer = await loadCheckpointTokenizer(checkpoint);
     const preprocessorDirs = checkpoint.visionTowerDir ? [source, checkpoint.visionTowerDir] : [source];
     const preprocessor = await readPreprocessor(preprocessorDirs, config);
@@ -230,13 +255,14 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
     const generationEos = generation?.eos_token_id;
     for (const id of Array.isArray(generationEos) ? generationEos : [generationEos]) if (typeof id === 'number') eos.add(id);
     const bosTokenId = tokenizer.bosTokenId ?? config.bosTokenId;
+    const promptFormat = config.textModelType === 'mistral' ? 'mistral_instruct' : 'vicuna_v1';
     const next: LlavaNextAdapterSettings | undefined = config.anyres && {
       layout: checkpoint.layout,
       imageSize: config.vision.imageSize,
       patchSize: config.vision.patchSize,
       pinpoints: config.anyres.pinpoints,
       ...preprocessor.normalization,
-      promptFormat: config.textModelType === 'mistral' ? 'mistral_instruct' : 'vicuna_v1',
+      promptFormat,
       visionFeatureLayer: config.visionFeatureLayer,
     };
     const adapter: LlavaAdapterSettings = {
@@ -246,13 +272,12 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
       tokensPerImage: llavaTokensPerImage(config),
       preprocess: 'pad',
       ...preprocessor.normalization,
-      promptFormat: 'vicuna_v1',
+      promptFormat,
       visionFeatureLayer: config.visionFeatureLayer,
       visionFeatureSelectStrategy: config.visionFeatureSelectStrategy,
       imageTokenInVocabulary: config.imageTokenId !== undefined,
     };
-    return await writer.finish({
-      family: next ? 'llava-next' : 'llava',
+    const content = {
       architecture: config.architecture,
       decoder: config.text,
       graphs: {
@@ -267,9 +292,9 @@ export async function convertLlava(options: ConvertOptions): Promise<ModelManife
         eosTokenIds: [...eos],
         ...(bosTokenId === undefined ? {} : { bosTokenId }),
       },
-      adapter: next ? { ...next } : { ...adapter },
       source: { path: resolve(source), producer: PRODUCER },
-    });
+    };
+    return next ? await writer.finish({ ...content, family: 'llava-next', adapter: next }) : await writer.finish({ ...content, family: 'llava', adapter });
   } finally {
     await checkpoint.close();
   }

@@ -37,8 +37,8 @@ export type { LlavaPreprocessMode, LlavaPreprocessOptions, LlavaPreprocessResult
 export type { LlavaImageSettings, LlavaNextImageSettings } from './prepare-images.js';
 export { IMAGE_PLACEHOLDER, VICUNA_V1_SYSTEM, buildLlavaPrompt, chatTemplatePrompt, mistralInstructPrompt, tokenizeLlavaPrompt, vicunaV1Prompt } from './llava-prompt.js';
 export type { LlavaConversation, LlavaPromptFormat, TokenizeLlavaPromptOptions } from './llava-prompt.js';
-export { LLAVA_MODEL_FILES, ORIGINAL_IMAGE_PLACEHOLDER_ID, convertLlava, resolveLlavaSinkDims } from './convert.js';
-export type { LlavaAdapterSettings, LlavaNextAdapterSettings } from './convert.js';
+export { LLAVA_MODEL_FILES, ORIGINAL_IMAGE_PLACEHOLDER_ID, convertLlava, convertLlavaAs, resolveLlavaSinkDims } from './convert.js';
+export type { LlavaAdapterSettings, LlavaManifest, LlavaNextAdapterSettings, LlavaNextManifest } from './convert.js';
 export { createLlavaFamily, llavaAdapterSettings, llavaFamily, llavaNextAdapterSettings, llavaNextFamily } from './llava-family.js';
 export type { LlavaFamilyOptions } from './llava-family.js';
 export { TINY_HEAD_ROLE_MASSES, writeTinyLlavaCheckpoint } from './tiny-checkpoint.js';

@@ -1,7 +1,9 @@
-import type { LlavaPreprocessMode } from './llava-preprocess.js';
-import { type ModelFamily, ModelDirectoryError, type ModelManifest } from '@vasink/runtime';
+import { ManifestSettings, type ModelFamily, type ModelManifest } from '@vasink/runtime';
 import { InvalidArgumentError } from '@vasink/tensor';
-import { type LlavaAdapterSettings, type LlavaNextAdapterSettings, convertLlava } from './convert.js';
+import { type LlavaAdapterSettings, type LlavaNextAdapterSettings, convertLlavaAs } from './convert.js';
+import type { LlavaLayout } from './llava-checkpoint.js';
+import type { LlavaPreprocessMode } from './llava-preprocess.js';
+import type { LlavaPromptFormat } from './llava-prompt.js';
 import { LLAVA_ARCHITECTURES, LLAVA_NEXT_ARCHITECTURES, llavaArchitectureOf, llavaNextArchitectureOf } from './llava-config.js';
 import {
   REAL_SHAPE_LLAVA_NEXT_REPOS,
@@ -16,29 +18,26 @@ import { writeTinyLlavaCheckpoint } from './tiny-checkpoint.js';
 import { buildLlavaPrompt } from './llava-prompt.js';
 import { prepareLlavaImages, prepareLlavaNextImages } from './prepare-images.js';
 
-/** The `adapter` section of a LLaVA manifest, checked. */
+const LAYOUTS = ['llava-hf', 'llava-hf-legacy', 'original'] as const satisfies readonly LlavaLayout[];
+const PROMPT_FORMATS = ['vicuna_v1', 'mistral_instruct'] as const satisfies readonly LlavaPromptFormat[];
+
+/** The `adapter` section of a LLaVA manifest, checked field by field (`llavaFamily.readSettings`). */
 export function llavaAdapterSettings(manifest: ModelManifest): LlavaAdapterSettings {
-  const adapter = manifest.adapter as Partial<LlavaAdapterSettings>;
-  const positive = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value > 0;
-  const triple = (value: unknown) => Array.isArray(value) && value.length === 3 && value.every((x) => typeof x === 'number');
-  const problems = [
-    positive(adapter.imageSize) ? undefined : 'imageSize',
-    positive(adapter.patchSize) ? undefined : 'patchSize',
-    positive(adapter.tokensPerImage) ? undefined : 'tokensPerImage',
-    adapter.preprocess === 'pad' || adapter.preprocess === 'hf' ? undefined : 'preprocess',
-    triple(adapter.imageMean) ? undefined : 'imageMean',
-    triple(adapter.imageStd) ? undefined : 'imageStd',
-    typeof adapter.rescaleFactor === 'number' ? undefined : 'rescaleFactor',
-  ].filter((p) => p !== undefined);
-  if (manifest.family !== 'llava' || problems.length > 0) {
-    throw new ModelDirectoryError(
-      manifest.family !== 'llava'
-        ? `the model is a ${manifest.family} model, not llava`
-        : `manifest.json: adapter.${problems.join(', adapter.')} missing or invalid; convert the checkpoint again`,
-      { family: manifest.family, problems },
-    );
-  }
-  return adapter as LlavaAdapterSettings;
+  const a = ManifestSettings.of(manifest, 'llava');
+  return {
+    layout: a.oneOf('layout', LAYOUTS),
+    imageSize: a.integer('imageSize', { min: 1 }),
+    patchSize: a.integer('patchSize', { min: 1 }),
+    tokensPerImage: a.integer('tokensPerImage', { min: 1 }),
+    preprocess: a.oneOf('preprocess', ['pad', 'hf']),
+    imageMean: a.triple('imageMean'),
+    imageStd: a.triple('imageStd'),
+    rescaleFactor: a.positive('rescaleFactor'),
+    promptFormat: a.oneOf('promptFormat', PROMPT_FORMATS),
+    visionFeatureLayer: a.integer('visionFeatureLayer', { min: -Infinity }),
+    visionFeatureSelectStrategy: a.oneOf('visionFeatureSelectStrategy', ['default', 'full']),
+    imageTokenInVocabulary: a.boolean('imageTokenInVocabulary'),
+  };
 }
 
 export interface LlavaFamilyOptions {
@@ -52,7 +51,7 @@ export interface LlavaFamilyOptions {
  * `options.preprocessMode`) and the prompt (`'default'` = `vicuna_v1`,
  * `'chat'` = the checkpoint's chat template).
  */
-export function createLlavaFamily(options: LlavaFamilyOptions = {}): ModelFamily {
+export function createLlavaFamily(options: LlavaFamilyOptions = {}): ModelFamily<LlavaAdapterSettings> {
   const mode = options.preprocessMode;
   if (mode !== undefined && mode !== 'pad' && mode !== 'hf') {
     throw new InvalidArgumentError(`preprocessMode must be 'pad' or 'hf', got ${JSON.stringify(mode)}`, { mode });
@@ -72,10 +71,10 @@ export function createLlavaFamily(options: LlavaFamilyOptions = {}): ModelFamily
       },
     },
     matches: (hfConfig) => llavaArchitectureOf(hfConfig) !== undefined,
-    convert: convertLlava,
-    async prepareImages(images, manifest) {
-      const settings = llavaAdapterSettings(manifest);
-      return prepareLlavaImages(images, { ...settings, mode: mode ?? settings.preprocess });
+    convert: (convert) => convertLlavaAs(convert, 'llava'),
+    readSettings: llavaAdapterSettings,
+    async prepareImages(images, { adapter }) {
+      return prepareLlavaImages(images, { ...adapter, mode: mode ?? adapter.preprocess });
     },
     preparePrompt({ question, system, history, images, manifest, tokenizer, template }) {
       return buildLlavaPrompt({
@@ -84,6 +83,7 @@ export function createLlavaFamily(options: LlavaFamilyOptions = {}): ModelFamily
         tokenizer,
         imageTokenId: manifest.tokens.imageTokenId,
         template,
+        format: manifest.adapter.promptFormat,
         ...(system !== undefined ? { system } : {}),
         ...(history !== undefined ? { history } : {}),
       });
@@ -92,33 +92,24 @@ export function createLlavaFamily(options: LlavaFamilyOptions = {}): ModelFamily
 }
 
 /** The LLaVA-1.5 family with the manifest's preprocessing (original `'pad'` unless converted otherwise). */
-export const llavaFamily: ModelFamily = createLlavaFamily();
+export const llavaFamily: ModelFamily<LlavaAdapterSettings> = createLlavaFamily();
 
-/** The `adapter` section of a LLaVA-NeXT manifest, checked. */
+/** The `adapter` section of a LLaVA-NeXT manifest, checked field by field (`llavaNextFamily.readSettings`). */
 export function llavaNextAdapterSettings(manifest: ModelManifest): LlavaNextAdapterSettings {
-  const adapter = manifest.adapter as Partial<LlavaNextAdapterSettings>;
-  const positive = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value > 0;
-  const triple = (value: unknown) => Array.isArray(value) && value.length === 3 && value.every((x) => typeof x === 'number');
-  const pairs = (value: unknown) =>
-    Array.isArray(value) && value.length > 0 && value.every((p) => Array.isArray(p) && p.length === 2 && p.every(positive) && p.every((x) => x % (adapter.imageSize ?? 1) === 0));
-  const problems = [
-    positive(adapter.imageSize) ? undefined : 'imageSize',
-    positive(adapter.patchSize) && (adapter.imageSize ?? 0) % (adapter.patchSize ?? 1) === 0 ? undefined : 'patchSize',
-    pairs(adapter.pinpoints) ? undefined : 'pinpoints',
-    adapter.promptFormat === 'vicuna_v1' || adapter.promptFormat === 'mistral_instruct' ? undefined : 'promptFormat',
-    triple(adapter.imageMean) ? undefined : 'imageMean',
-    triple(adapter.imageStd) ? undefined : 'imageStd',
-    typeof adapter.rescaleFactor === 'number' ? undefined : 'rescaleFactor',
-  ].filter((p) => p !== undefined);
-  if (manifest.family !== 'llava-next' || problems.length > 0) {
-    throw new ModelDirectoryError(
-      manifest.family !== 'llava-next'
-        ? `the model is a ${manifest.family} model, not llava-next`
-        : `manifest.json: adapter.${problems.join(', adapter.')} missing or invalid; convert the checkpoint again`,
-      { family: manifest.family, problems },
-    );
-  }
-  return adapter as LlavaNextAdapterSettings;
+  const a = ManifestSettings.of(manifest, 'llava-next');
+  const imageSize = a.integer('imageSize', { min: 1 });
+  const patchSize = a.integer('patchSize', { min: 1, valid: (p) => imageSize % p === 0, expected: `a divisor of imageSize ${imageSize}` });
+  return {
+    layout: a.oneOf('layout', LAYOUTS),
+    imageSize,
+    patchSize,
+    pinpoints: a.integerPairs('pinpoints', (p) => p[0] % imageSize === 0 && p[1] % imageSize === 0, `[height, width] pairs, multiples of imageSize ${imageSize}`),
+    imageMean: a.triple('imageMean'),
+    imageStd: a.triple('imageStd'),
+    rescaleFactor: a.positive('rescaleFactor'),
+    promptFormat: a.oneOf('promptFormat', PROMPT_FORMATS),
+    visionFeatureLayer: a.integer('visionFeatureLayer', { min: -Infinity }),
+  };
 }
 
 /**
@@ -129,7 +120,7 @@ export function llavaNextAdapterSettings(manifest: ModelManifest): LlavaNextAdap
  * the backbone's original prompt (`vicuna_v1` or `mistral_instruct`) or the
  * checkpoint's chat template.
  */
-export const llavaNextFamily: ModelFamily = {
+export const llavaNextFamily: ModelFamily<LlavaNextAdapterSettings> = {
   name: 'llava-next',
   label: 'LLaVA-NeXT',
   architectures: LLAVA_NEXT_ARCHITECTURES,
@@ -146,9 +137,10 @@ export const llavaNextFamily: ModelFamily = {
     },
   },
   matches: (hfConfig) => llavaNextArchitectureOf(hfConfig) !== undefined,
-  convert: convertLlava,
-  async prepareImages(images, manifest) {
-    return prepareLlavaNextImages(images, llavaNextAdapterSettings(manifest));
+  convert: (convert) => convertLlavaAs(convert, 'llava-next'),
+  readSettings: llavaNextAdapterSettings,
+  async prepareImages(images, { adapter }) {
+    return prepareLlavaNextImages(images, adapter);
   },
   preparePrompt({ question, system, history, images, manifest, tokenizer, template }) {
     return buildLlavaPrompt({
@@ -157,7 +149,7 @@ export const llavaNextFamily: ModelFamily = {
       tokenizer,
       imageTokenId: manifest.tokens.imageTokenId,
       template,
-      format: llavaNextAdapterSettings(manifest).promptFormat,
+      format: manifest.adapter.promptFormat,
       ...(system !== undefined ? { system } : {}),
       ...(history !== undefined ? { history } : {}),
     });

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LlavaNextAdapterSettings } from './convert.js';
 import { type RgbImage, createRgbImage, decodeImage, encodePng } from '@vasink/image';
 import { type GenerationResult, type ModelManifest, type PreparedRequest, type VarStepDiagnostics, VisionLanguageModel, collect } from '@vasink/runtime';
 import { type TypedTensor, fromOrtTensor, toFloat32 } from '@vasink/tensor';
@@ -18,7 +19,7 @@ import { visionWeightShapes } from './vision-weights.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vasink-llava-next-'));
 let tiny: TinyLlavaCheckpoint;
-let manifest: ModelManifest;
+let manifest: ModelManifest<LlavaNextAdapterSettings>;
 let model: VisionLanguageModel;
 let image: RgbImage;
 let prepared: PreparedRequest;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type RgbImage, createRgbImage } from '@vasink/image';
 import { llavaPreprocess, llavaPreprocessImage } from './llava-preprocess.js';
-import type { ModelManifest } from '@vasink/runtime';
+import { type ModelManifest, checkedManifest } from '@vasink/runtime';
 import { createRandom } from './random.js';
 import { type LlavaAdapterSettings } from './convert.js';
 import { createLlavaFamily, llavaFamily } from './llava-family.js';
@@ -15,11 +15,26 @@ function noiseImage(width: number, height: number, seed: number): RgbImage {
 /** Odd sizes: wide, tall, tiny, square-ish, prime. */
 const IMAGES = [noiseImage(37, 23, 1), noiseImage(50, 81, 2), noiseImage(7, 300, 3), noiseImage(230, 29, 4), noiseImage(61, 61, 5), noiseImage(1, 1, 6)];
 
-function manifestWith(adapter: Partial<LlavaAdapterSettings>): ModelManifest {
-  return {
-    family: 'llava',
-    adapter: { imageSize: 56, patchSize: 14, tokensPerImage: 16, preprocess: 'pad', ...CLIP_NORMALIZATION, ...adapter },
-  } as unknown as ModelManifest;
+/** A manifest as read from disk (the adapter section unchecked), and as a loaded model holds it (checked by `readSettings`). */
+function diskManifest(adapter: Partial<Record<keyof LlavaAdapterSettings, unknown>>): ModelManifest {
+  const settings: LlavaAdapterSettings = {
+    layout: 'llava-hf',
+    imageSize: 56,
+    patchSize: 14,
+    tokensPerImage: 16,
+    preprocess: 'pad',
+    ...CLIP_NORMALIZATION,
+    promptFormat: 'vicuna_v1',
+    visionFeatureLayer: -2,
+    visionFeatureSelectStrategy: 'default',
+    imageTokenInVocabulary: true,
+  };
+  // Only the fields a family reads matter here; the rest of a manifest is the runtime's.
+  return { family: 'llava', adapter: { ...settings, ...adapter } } as Pick<ModelManifest, 'family' | 'adapter'> as ModelManifest;
+}
+
+function manifestWith(adapter: Partial<LlavaAdapterSettings>): ModelManifest<LlavaAdapterSettings> {
+  return checkedManifest(llavaFamily, diskManifest(adapter));
 }
 
 describe('prepareLlavaImages', () => {
@@ -61,7 +76,9 @@ describe('prepareLlavaImages', () => {
     const prepared = await llavaFamily.prepareImages([image], manifestWith(custom));
     const expected = llavaPreprocess(image, { size: 56, normalize: { mean: custom.imageMean, std: custom.imageStd } }).pixelValues.data;
     expect(Array.from(prepared.feeds.pixel_values!.data as Float32Array)).toEqual(Array.from(expected));
-    await expect(llavaFamily.prepareImages([image], manifestWith({ preprocess: 'crop' as never }))).rejects.toThrow('adapter.preprocess');
+    expect(() => manifestWith({ preprocess: 'crop' as never })).toThrow(
+      'manifest.json: adapter.preprocess is missing or invalid (expected "pad" or "hf"); convert the checkpoint again with this vasink',
+    );
     expect(() => prepareLlavaImages([image], { imageSize: 50, patchSize: 14, tokensPerImage: 9, mode: 'pad', ...CLIP_NORMALIZATION })).toThrow(
       'image size 50 must be a positive multiple of the patch size 14',
     );

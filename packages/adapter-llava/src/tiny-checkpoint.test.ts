@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LlavaAdapterSettings } from './convert.js';
 import { type RgbImage, createRgbImage, decodeImage, encodePng } from '@vasink/image';
 import {
   ATTENTION_INTERVENTIONS,
@@ -28,7 +29,7 @@ const MIN_MOVED_PER_DECODE_STEP = 0.3;
 
 const root = mkdtempSync(join(tmpdir(), 'vasink-llava-tiny-'));
 let tiny: TinyLlavaCheckpoint;
-let manifest: ModelManifest;
+let manifest: ModelManifest<LlavaAdapterSettings>;
 let model: VisionLanguageModel;
 let image: RgbImage;
 let prepared: PreparedRequest;

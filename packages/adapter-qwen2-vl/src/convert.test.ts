@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectModel, readModel } from '@vasink/onnx-graph';
-import { MissingSinkDimsError, type PreparedRequest, VisionLanguageModel, collect, readManifest } from '@vasink/runtime';
+import { MissingSinkDimsError, type PreparedRequest, VisionLanguageModel, checkedManifest, collect, readManifest } from '@vasink/runtime';
 import { openSafetensors } from '@vasink/safetensors';
 import { WeightMismatchError } from '@vasink/transformer-graph';
 import { resolveVarConfig } from '@vasink/var';
@@ -89,7 +89,7 @@ describe('convertQwen2Vl', () => {
     expect(b.adapter.tensorLayout).toBe('current');
     // Same weights under other names: identical image features.
     const features = async (dir: string) => {
-      const manifest = await readManifest(join(scratch, dir));
+      const manifest = checkedManifest(qwen2vlFamily, await readManifest(join(scratch, dir)));
       const images = await qwen2vlFamily.prepareImages([tinyQwen2VlTestImage({ width: 56, height: 56, brightWindows: [[0, 0]] })], manifest);
       const session = await InferenceSession.create(join(scratch, dir, manifest.graphs.vision));
       const result = (await session.run(images.feeds)).image_features!.data as Float32Array;
@@ -158,7 +158,7 @@ describe('convertQwen2Vl', () => {
     const image = tinyQwen2VlTestImage({ width: 56, height: 84, brightWindows: [[1, 0]] });
     const features = async (dir: string) => {
       const model = await VisionLanguageModel.load(join(scratch, dir), { families: [qwen2vlFamily] });
-      const images = await qwen2vlFamily.prepareImages([image], model.manifest);
+      const images = await qwen2vlFamily.prepareImages([image], checkedManifest(qwen2vlFamily, model.manifest));
       const session = await InferenceSession.create(join(scratch, dir, model.manifest.graphs.vision));
       const out = (await session.run(images.feeds)).image_features!.data as Float32Array;
       const request: PreparedRequest = {

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { ModelProto } from '@vasink/onnx-graph';
-import { ATTENTION_INTERVENTIONS, type ConvertOptions, MODEL_WEIGHTS_FILE, ModelDirectoryWriter, type ModelManifest } from '@vasink/runtime';
+import { ATTENTION_INTERVENTIONS, type ConvertOptions, MODEL_WEIGHTS_FILE, type ManifestSettings, ModelDirectoryWriter, type ModelManifest } from '@vasink/runtime';
 import { openCheckpoint } from '@vasink/safetensors';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { UnknownSinkDimsError, assertSinkDims, resolveSinkDims, sinkDimProfileForConfig } from '@vasink/sink-detect';
@@ -14,7 +14,7 @@ import {
   checkpointWeightSource,
   decoderWeightShapes,
 } from '@vasink/transformer-graph';
-import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings } from './adapter-settings.js';
+import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings, type QwenManifest, readQwen2VlVisionSettings } from './adapter-settings.js';
 import { decoderNaming, detectTensorLayout, visionNaming, visionWeightShapes } from './checkpoint-layout.js';
 import { Qwen2VlConfigError } from './errors.js';
 import { type Qwen2VlImageSettings, parseQwen2VlImageSettings } from './preprocessor-config.js';
@@ -61,6 +61,8 @@ export interface QwenVisionTower<V extends PatchGeometry> {
   /** Canonical vision tensors (relative to the tower) → shapes. */
   visionShapes(vision: V): Map<string, readonly number[]>;
   buildVisionGraph(options: { config: V; weights: WeightStore; producerName: string }): Promise<ModelProto>;
+  /** Check the manifest's `adapter.vision` (what `parseConfig` gave, as written at conversion). */
+  readVision(vision: ManifestSettings): V;
 }
 
 /** Qwen2-VL's tower. */
@@ -71,6 +73,7 @@ export const QWEN2_VL_TOWER: QwenVisionTower<Qwen2VlVisionConfig> = {
   parseConfig: parseQwen2VlConfig,
   visionShapes: visionWeightShapes,
   buildVisionGraph,
+  readVision: readQwen2VlVisionSettings,
 };
 
 /**
@@ -87,7 +90,7 @@ export const QWEN2_VL_TOWER: QwenVisionTower<Qwen2VlVisionConfig> = {
  * (Qwen2-VL-7B: [458, 2570]); Qwen2-VL-2B has none published, so its manifest
  * records `dims: null` (give them at run time or run `vasink find-sink-dims`).
  */
-export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelManifest> {
+export async function convertQwen2Vl(options: ConvertOptions): Promise<QwenManifest> {
   return convertQwenVisionLanguage(options, QWEN2_VL_TOWER);
 }
 
@@ -95,7 +98,7 @@ export async function convertQwen2Vl(options: ConvertOptions): Promise<ModelMani
  * The conversion of a Qwen2-VL-style checkpoint with the given vision tower
  * (see {@link convertQwen2Vl}; `@vasink/adapter-qwen2.5-vl` passes Qwen2.5-VL's).
  */
-export async function convertQwenVisionLanguage<V extends PatchGeometry>(options: ConvertOptions, tower: QwenVisionTower<V>): Promise<ModelManifest> {
+export async function convertQwenVisionLanguage<V extends PatchGeometry>(options: ConvertOptions, tower: QwenVisionTower<V>): Promise<QwenManifest<V>> {
   const { source } = options;
   options.onProgress?.({ stage: 'validate', done: 0, total: 1 });
   const rawConfig = await readCheckpointJson(source, 'config.json');
@@ -187,7 +190,7 @@ export async function convertQwenVisionLanguage<V extends PatchGeometry>(options
       },
       sink,
       tokens: { imageTokenId: config.imageTokenId, eosTokenIds },
-      adapter: { ...adapter },
+      adapter,
       source: { path: resolve(source), producer: tower.producer },
     });
   } finally {

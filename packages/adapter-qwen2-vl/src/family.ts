@@ -1,4 +1,5 @@
 import type { ModelFamily } from '@vasink/runtime';
+import { type Qwen2VlAdapterSettings, qwen2vlSettings } from './adapter-settings.js';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { convertQwen2Vl } from './convert.js';
 import { type Qwen2VlImagesExtra, prepareQwen2VlImages } from './prepare-images.js';
@@ -12,7 +13,7 @@ import { writeTinyQwen2VlCheckpoint } from './tiny-checkpoint.js';
  * runtime: conversion, image preparation (dynamic resolution, M-RoPE) and the
  * chat prompt. Pass it to `VisionLanguageModel.load(dir, { families: [qwen2vlFamily] })`.
  */
-export const qwen2vlFamily: ModelFamily<Qwen2VlImagesExtra> = {
+export const qwen2vlFamily: ModelFamily<Qwen2VlAdapterSettings, Qwen2VlImagesExtra> = {
   name: 'qwen2-vl',
   label: 'Qwen2-VL',
   architectures: [QWEN2_VL_ARCHITECTURE],
@@ -28,6 +29,7 @@ export const qwen2vlFamily: ModelFamily<Qwen2VlImagesExtra> = {
   },
   matches: isQwen2VlConfig,
   convert: convertQwen2Vl,
+  readSettings: qwen2vlSettings,
   prepareImages: prepareQwen2VlImages,
   preparePrompt: prepareQwen2VlPrompt,
 };

@@ -1,8 +1,8 @@
 export { qwen2vlFamily } from './family.js';
 export { QWEN2_VL_MODEL_FILES, QWEN2_VL_TOWER, convertQwen2Vl, convertQwenVisionLanguage, qwen2vlSinkSettings, withImagePixels } from './convert.js';
 export type { QwenVisionTower } from './convert.js';
-export { QWEN2_VL_SYSTEM_PROMPT, qwen2vlSettings } from './adapter-settings.js';
-export type { Qwen2VlAdapterSettings } from './adapter-settings.js';
+export { QWEN2_VL_SYSTEM_PROMPT, qwen2vlSettings, readQwen2VlVisionSettings, readQwenSettings } from './adapter-settings.js';
+export type { Qwen2VlAdapterSettings, QwenManifest } from './adapter-settings.js';
 export { QWEN2_VL_ARCHITECTURE, QWEN2_VL_TOKENS, isQwen2VlConfig, parseQwen2LanguageConfig, parseQwen2VlConfig, readCheckpointJson, readQwen2VlConfig } from './qwen2vl-config.js';
 export type { Qwen2LanguageConfig, Qwen2VlConfig, Qwen2VlVisionConfig } from './qwen2vl-config.js';
 export { QWEN2_VL_IMAGE_DEFAULTS, parseQwen2VlImageSettings } from './preprocessor-config.js';

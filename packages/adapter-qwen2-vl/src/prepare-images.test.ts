@@ -2,17 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { type RgbImage, createRgbImage } from '@vasink/image';
 import { qwen2vlPreprocess } from './qwen2vl-preprocess.js';
 import { smartResize } from './smart-resize.js';
-import type { ModelManifest } from '@vasink/runtime';
 import { seededRandom } from '@vasink/test-utils';
 import type { Tensor } from 'onnxruntime-node';
-import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings } from './adapter-settings.js';
+import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings, type QwenManifest } from './adapter-settings.js';
 import { prepareQwen2VlImages, preprocessOptions } from './prepare-images.js';
 import { QWEN2_VL_IMAGE_DEFAULTS } from './preprocessor-config.js';
 import { TINY_QWEN2_VL_SPECS } from './tiny-checkpoint.js';
 import { VISION_IO } from './vision-graph.js';
 import { visionPositionIds, visionSegmentIds } from './vision-inputs.js';
 
-function manifestWith(minPixels: number, maxPixels: number): ModelManifest {
+function manifestWith(minPixels: number, maxPixels: number): QwenManifest {
   const adapter: Qwen2VlAdapterSettings = {
     image: { ...QWEN2_VL_IMAGE_DEFAULTS, minPixels, maxPixels },
     imageTokenId: 151655,
@@ -22,7 +21,8 @@ function manifestWith(minPixels: number, maxPixels: number): ModelManifest {
     tensorLayout: 'legacy',
     systemPrompt: QWEN2_VL_SYSTEM_PROMPT,
   };
-  return { adapter } as unknown as ModelManifest;
+  // Only the fields a family reads matter here; the rest of a manifest is the runtime's.
+  return { adapter } as Pick<QwenManifest, 'adapter'> as QwenManifest;
 }
 
 function noise(width: number, height: number, seed: number): RgbImage {
@@ -45,7 +45,7 @@ describe('prepareQwen2VlImages', () => {
   it.each(cases)('feeds equal qwen2vlPreprocess: $name', async ({ image, min, max }) => {
     const manifest = manifestWith(min, max);
     const prepared = await prepareQwen2VlImages([image], manifest);
-    const expected = qwen2vlPreprocess([image], preprocessOptions(manifest.adapter.image as typeof QWEN2_VL_IMAGE_DEFAULTS));
+    const expected = qwen2vlPreprocess([image], preprocessOptions(manifest.adapter.image));
     const pixels = prepared.feeds[VISION_IO.pixelValues] as Tensor;
     expect(pixels.dims).toEqual(expected.pixelValues.dims);
     expect(sameBytes(pixels.data as Float32Array, expected.pixelValues.data)).toBe(true);

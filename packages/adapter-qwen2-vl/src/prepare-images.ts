@@ -3,7 +3,7 @@ import { type Qwen2VlPreprocessOptions, qwen2vlPreprocess, qwen2vlPreprocessImag
 import { smartResize } from './smart-resize.js';
 import { type ModelManifest, type PreparedImages, type RgbImageLike, gridPanel } from '@vasink/runtime';
 import { Tensor } from 'onnxruntime-node';
-import { type Qwen2VlAdapterSettings, qwen2vlSettings } from './adapter-settings.js';
+import type { Qwen2VlAdapterSettings } from './adapter-settings.js';
 import type { Qwen2VlImageSettings } from './preprocessor-config.js';
 import { VISION_IO } from './vision-graph.js';
 import { type GridThw, visionPositionIds, visionSegmentIds } from './vision-inputs.js';
@@ -32,8 +32,11 @@ export function preprocessOptions(image: Qwen2VlImageSettings): Qwen2VlPreproces
  * positions and attention segments the graph takes. Each image becomes
  * t·h·w / merge² tokens on a (h / merge) × (w / merge) grid.
  */
-export async function prepareQwen2VlImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages<Qwen2VlImagesExtra>> {
-  const settings: Qwen2VlAdapterSettings = qwen2vlSettings(manifest);
+export async function prepareQwen2VlImages(
+  images: readonly RgbImageLike[],
+  manifest: ModelManifest<Qwen2VlAdapterSettings<unknown>>,
+): Promise<PreparedImages<Qwen2VlImagesExtra>> {
+  const settings = manifest.adapter;
   const merge = settings.image.mergeSize;
   if (images.length === 0) {
     return { feeds: {}, tokensPerImage: [], panels: [], extra: { gridThw: [] } satisfies Qwen2VlImagesExtra };

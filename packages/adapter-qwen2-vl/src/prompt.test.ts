@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ModelManifest, type PreparedImages, type Tokenizer, loadTokenizer } from '@vasink/runtime';
+import { type ModelManifest, type PreparedImages, type Tokenizer, checkedManifest, loadTokenizer } from '@vasink/runtime';
+import { qwen2vlFamily } from './family.js';
 import { QWEN2_VL_SYSTEM_PROMPT, type Qwen2VlAdapterSettings, qwen2vlSettings } from './adapter-settings.js';
 import { QWEN2_VL_IMAGE_DEFAULTS } from './preprocessor-config.js';
 import { prepareQwen2VlPrompt, qwen2vlChatPrompt } from './prompt.js';
@@ -28,7 +29,9 @@ const adapter: Qwen2VlAdapterSettings = {
   tensorLayout: 'legacy',
   systemPrompt: QWEN2_VL_SYSTEM_PROMPT,
 };
-const manifest = { family: 'qwen2-vl', adapter } as unknown as ModelManifest;
+// Only the fields a family reads matter here; the rest of a manifest is the runtime's.
+const onDisk = (settings: object) => ({ family: 'qwen2-vl', adapter: settings }) as Pick<ModelManifest, 'family' | 'adapter'> as ModelManifest;
+const manifest = checkedManifest(qwen2vlFamily, onDisk(adapter));
 
 function images(grids: GridThw[]): PreparedImages<Qwen2VlImagesExtra> {
   return {
@@ -122,11 +125,16 @@ describe('prepareQwen2VlPrompt', () => {
 
   it('reads the manifest settings only when every field the images and prompt use is there', () => {
     expect(qwen2vlSettings(manifest).imageTokenId).toBe(151655);
-    const broken = (change: object) => ({ ...manifest, adapter: { ...adapter, ...change } }) as unknown as ModelManifest;
+    const broken = (change: object) => onDisk({ ...adapter, ...change });
     expect(() => qwen2vlSettings(broken({ image: { ...QWEN2_VL_IMAGE_DEFAULTS, maxPixels: 'many' } }))).toThrow(
-      'manifest.json: adapter.image.maxPixels is missing or invalid; convert the checkpoint again with this vasink',
+      'manifest.json: adapter.image.maxPixels is missing or invalid (expected a positive number); convert the checkpoint again with this vasink',
     );
     expect(() => qwen2vlSettings(broken({ visionEndTokenId: -1 }))).toThrow('adapter.visionEndTokenId is missing or invalid');
     expect(() => qwen2vlSettings(broken({ image: undefined }))).toThrow('adapter.image is missing or invalid');
+    expect(() => qwen2vlSettings(broken({ vision: { ...adapter.vision, numHeads: 0 } }))).toThrow('adapter.vision.numHeads is missing or invalid (expected an integer ≥ 1)');
+    expect(() => qwen2vlSettings(broken({ tensorLayout: 'new' }))).toThrow('adapter.tensorLayout is missing or invalid (expected "legacy" or "current")');
+    expect(() => qwen2vlSettings({ ...onDisk(adapter), family: 'llava' })).toThrow('the model is a llava model, not qwen2-vl');
+    const { systemPrompt: _, ...older } = adapter;
+    expect(qwen2vlSettings(onDisk(older)).systemPrompt).toBe(QWEN2_VL_SYSTEM_PROMPT);
   });
 });

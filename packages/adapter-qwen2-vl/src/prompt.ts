@@ -1,5 +1,5 @@
 import { type ChatTurn, type ModelManifest, type PreparedImages, type PreparedPrompt, type Tokenizer, conversationMessages, layoutConversation } from '@vasink/runtime';
-import { qwen2vlSettings } from './adapter-settings.js';
+import type { Qwen2VlAdapterSettings } from './adapter-settings.js';
 import { Qwen2VlPromptError } from './errors.js';
 import type { Qwen2VlImagesExtra } from './prepare-images.js';
 import { mropePositionIds } from './rope-index.js';
@@ -48,12 +48,12 @@ export function prepareQwen2VlPrompt(input: {
   system?: string;
   history?: readonly ChatTurn[];
   images: PreparedImages<Qwen2VlImagesExtra>;
-  manifest: ModelManifest;
+  manifest: ModelManifest<Qwen2VlAdapterSettings<unknown>>;
   tokenizer: Tokenizer;
   template: 'default' | 'chat';
 }): PreparedPrompt {
   const { question, images, manifest, tokenizer } = input;
-  const settings = qwen2vlSettings(manifest);
+  const settings = manifest.adapter;
   const count = images.tokensPerImage.length;
   const extra = images.extra;
   if (!extra || !Array.isArray(extra.gridThw) || extra.gridThw.length !== count) {

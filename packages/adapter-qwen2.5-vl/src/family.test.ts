@@ -2,22 +2,22 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyQwen2VlTestImage, visionNaming } from '@vasink/adapter-qwen2-vl';
+import { type QwenManifest, tinyQwen2VlTestImage, visionNaming } from '@vasink/adapter-qwen2-vl';
 import { type RgbImage, decodeImage, encodePng } from '@vasink/image';
 import { type GenerationResult, type ModelManifest, type VarStepDiagnostics, VisionLanguageModel, collect } from '@vasink/runtime';
 import { openCheckpoint } from '@vasink/safetensors';
 import type { TypedTensor } from '@vasink/tensor';
 import { resolveVarConfig } from '@vasink/var';
-import { parseQwen25VlConfig, visionWeightShapes } from './config.js';
+import { type Qwen25VlVisionConfig, parseQwen25VlConfig, visionWeightShapes } from './config.js';
 import { qwen25vlFamily } from './family.js';
-import { windowGeometryOf } from './prepare-images.js';
+import { qwen25vlSettings } from './prepare-images.js';
 import { writeTinyQwen25VlCheckpoint } from './tiny-checkpoint.js';
 import { VISION_IO } from './vision-graph.js';
 import { referenceQwen25VlVision } from './vision-reference.js';
 
 // The real pipeline on the tiny Qwen2.5-VL checkpoint: write → convert → load → prepare → generate.
 const scratch = mkdtempSync(join(tmpdir(), 'vasink-q25vl-e2e-'));
-let manifest: ModelManifest;
+let manifest: QwenManifest<Qwen25VlVisionConfig>;
 let model: VisionLanguageModel;
 let image: RgbImage;
 let sinkDims: readonly [number, number];
@@ -45,10 +45,18 @@ describe('qwen25vlFamily on the tiny checkpoint', () => {
     expect(parsed.vision).toMatchObject({ windowSize: 56, fullAttentionBlocks: [1, 3], embedDim: 64 });
     expect(manifest.family).toBe('qwen2.5-vl');
     expect(manifest.sink.dims).toEqual([...sinkDims]);
-    expect(windowGeometryOf(manifest)).toMatchObject({ windowSize: 56, patchSize: 14, spatialMergeSize: 2 });
-    expect(() => windowGeometryOf({ ...manifest, family: 'qwen2-vl' })).toThrow('the model is a qwen2-vl model, not qwen2.5-vl');
-    const broken = { ...manifest, adapter: { ...manifest.adapter, vision: { patchSize: 14 } } };
-    expect(() => windowGeometryOf(broken)).toThrow('manifest.json: adapter.vision.windowSize, adapter.vision.spatialMergeSize missing or invalid; convert the checkpoint again');
+    // Read back from disk, the settings are checked field by field: the same as written.
+    const onDisk = JSON.parse(readFileSync(join(scratch, 'model', 'manifest.json'), 'utf8')) as ModelManifest;
+    expect(qwen25vlSettings(onDisk)).toEqual(manifest.adapter);
+    expect(manifest.adapter.vision).toMatchObject({ windowSize: 56, patchSize: 14, spatialMergeSize: 2, fullAttentionBlocks: [1, 3] });
+    expect(() => qwen25vlSettings({ ...onDisk, family: 'qwen2-vl' })).toThrow('the model is a qwen2-vl model, not qwen2.5-vl');
+    const { windowSize: _, ...noWindow } = manifest.adapter.vision;
+    expect(() => qwen25vlSettings({ ...onDisk, adapter: { ...manifest.adapter, vision: noWindow } })).toThrow(
+      'manifest.json: adapter.vision.windowSize is missing or invalid (expected an integer ≥ 1); convert the checkpoint again with this vasink',
+    );
+    expect(() => qwen25vlSettings({ ...onDisk, adapter: { ...manifest.adapter, vision: { ...noWindow, windowSize: 56, fullAttentionBlocks: [1, -3] } } })).toThrow(
+      'adapter.vision.fullAttentionBlocks is missing or invalid (expected a list of non-negative integers)',
+    );
   });
 
   it('computes image features as referenceQwen25VlVision does, in the processor order', async () => {

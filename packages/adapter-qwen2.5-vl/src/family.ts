@@ -1,8 +1,8 @@
-import { type Qwen2VlImagesExtra, type QwenVisionTower, convertQwenVisionLanguage, prepareQwen2VlPrompt } from '@vasink/adapter-qwen2-vl';
-import type { ConvertOptions, ModelFamily, ModelManifest } from '@vasink/runtime';
+import { type Qwen2VlAdapterSettings, type Qwen2VlImagesExtra, type QwenManifest, type QwenVisionTower, convertQwenVisionLanguage, prepareQwen2VlPrompt } from '@vasink/adapter-qwen2-vl';
+import type { ConvertOptions, ModelFamily } from '@vasink/runtime';
 import { InvalidArgumentError } from '@vasink/tensor';
 import { QWEN2_5_VL_ARCHITECTURE, type Qwen25VlVisionConfig, isQwen25VlConfig, parseQwen25VlConfig, visionWeightShapes } from './config.js';
-import { prepareQwen25VlImages } from './prepare-images.js';
+import { prepareQwen25VlImages, qwen25vlSettings, readQwen25VlVisionSettings } from './prepare-images.js';
 import { REAL_SHAPE_QWEN2_5_VL_REPOS, REAL_SHAPE_QWEN2_5_VL_SIZES, type RealShapeQwen25VlSize, writeRealShapeQwen25VlCheckpoint } from './real-shape-checkpoint.js';
 import { writeTinyQwen25VlCheckpoint } from './tiny-checkpoint.js';
 import { buildQwen25VlVisionGraph } from './vision-graph.js';
@@ -18,6 +18,7 @@ export const QWEN2_5_VL_TOWER: QwenVisionTower<Qwen25VlVisionConfig> = {
   parseConfig: parseQwen25VlConfig,
   visionShapes: visionWeightShapes,
   buildVisionGraph: buildQwen25VlVisionGraph,
+  readVision: readQwen25VlVisionSettings,
 };
 
 /**
@@ -26,7 +27,7 @@ export const QWEN2_5_VL_TOWER: QwenVisionTower<Qwen25VlVisionConfig> = {
  * Qwen2.5-VL's vision graph. Sink dims: `sinkDims`, the checkpoint's
  * `vasink.sink_dims`, else none (`dims: null`: find them with `vasink find-sink-dims`).
  */
-export function convertQwen25Vl(options: ConvertOptions): Promise<ModelManifest> {
+export function convertQwen25Vl(options: ConvertOptions): Promise<QwenManifest<Qwen25VlVisionConfig>> {
   return convertQwenVisionLanguage(options, QWEN2_5_VL_TOWER);
 }
 
@@ -36,7 +37,7 @@ export function convertQwen25Vl(options: ConvertOptions): Promise<ModelManifest>
  * positions — for images Qwen2.5-VL's `get_rope_index` equals Qwen2-VL's
  * (`second_per_grid_ts` only moves video frames).
  */
-export const qwen25vlFamily: ModelFamily<Qwen2VlImagesExtra> = {
+export const qwen25vlFamily: ModelFamily<Qwen2VlAdapterSettings<Qwen25VlVisionConfig>, Qwen2VlImagesExtra> = {
   name: 'qwen2.5-vl',
   label: 'Qwen2.5-VL',
   architectures: [QWEN2_5_VL_ARCHITECTURE],
@@ -52,6 +53,7 @@ export const qwen25vlFamily: ModelFamily<Qwen2VlImagesExtra> = {
   },
   matches: isQwen25VlConfig,
   convert: convertQwen25Vl,
+  readSettings: qwen25vlSettings,
   prepareImages: prepareQwen25VlImages,
   preparePrompt: prepareQwen2VlPrompt,
 };

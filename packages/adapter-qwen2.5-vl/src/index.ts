@@ -6,7 +6,7 @@ export { VISION_IO, buildQwen25VlVisionGraph } from './vision-graph.js';
 export type { Qwen25VlVisionGraphOptions } from './vision-graph.js';
 export { referenceQwen25VlVision } from './vision-reference.js';
 export type { ReferenceQwen25VlVisionOptions } from './vision-reference.js';
-export { prepareQwen25VlImages, windowGeometryOf, windowOrderedFeeds } from './prepare-images.js';
+export { prepareQwen25VlImages, qwen25vlSettings, readQwen25VlVisionSettings, windowOrderedFeeds } from './prepare-images.js';
 export { QWEN2_5_VL_TOWER, convertQwen25Vl, qwen25vlFamily } from './family.js';
 export { QWEN2_5_VL_TINY_TOWER, writeTinyQwen25VlCheckpoint } from './tiny-checkpoint.js';
 export {

@@ -1,5 +1,5 @@
-import { type GridThw, type Qwen2VlImagesExtra, prepareQwen2VlImages } from '@vasink/adapter-qwen2-vl';
-import { type ModelManifest, ModelDirectoryError, type PreparedImages, type RgbImageLike } from '@vasink/runtime';
+import { type GridThw, type Qwen2VlAdapterSettings, type Qwen2VlImagesExtra, type QwenManifest, prepareQwen2VlImages, readQwenSettings } from '@vasink/adapter-qwen2-vl';
+import type { ManifestSettings, ModelManifest, PreparedImages, RgbImageLike } from '@vasink/runtime';
 import { Tensor } from 'onnxruntime-node';
 import type { Qwen25VlVisionConfig } from './config.js';
 import { VISION_IO } from './vision-graph.js';
@@ -30,20 +30,28 @@ export function windowOrderedFeeds(feeds: { pixelValues: Float32Array; positionI
   return { pixelValues, positionIds, segmentIds, windowIds, tokenOrder };
 }
 
-/** The window geometry in a qwen2.5-vl manifest's `adapter.vision`, checked. */
-export function windowGeometryOf(manifest: ModelManifest): WindowGeometry {
-  const vision = (manifest.adapter as { vision?: Partial<Qwen25VlVisionConfig> }).vision;
-  const positive = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x > 0;
-  const missing = (['windowSize', 'patchSize', 'spatialMergeSize'] as const).filter((field) => !positive(vision?.[field]));
-  if (manifest.family !== 'qwen2.5-vl' || missing.length > 0) {
-    throw new ModelDirectoryError(
-      manifest.family !== 'qwen2.5-vl'
-        ? `the model is a ${manifest.family} model, not qwen2.5-vl`
-        : `manifest.json: adapter.vision.${missing.join(', adapter.vision.')} missing or invalid; convert the checkpoint again`,
-      { family: manifest.family, missing },
-    );
-  }
-  return vision as WindowGeometry;
+/** Qwen2.5-VL's `adapter.vision`, checked field by field. */
+export function readQwen25VlVisionSettings(vision: ManifestSettings): Qwen25VlVisionConfig {
+  const depth = vision.integer('depth', { min: 1 });
+  return {
+    depth,
+    embedDim: vision.integer('embedDim', { min: 1 }),
+    numHeads: vision.integer('numHeads', { min: 1 }),
+    intermediateSize: vision.integer('intermediateSize', { min: 1 }),
+    patchSize: vision.integer('patchSize', { min: 1 }),
+    temporalPatchSize: vision.integer('temporalPatchSize', { min: 1 }),
+    spatialMergeSize: vision.integer('spatialMergeSize', { min: 1 }),
+    inChannels: vision.integer('inChannels', { min: 1 }),
+    outHiddenSize: vision.integer('outHiddenSize', { min: 1 }),
+    windowSize: vision.integer('windowSize', { min: 1 }),
+    fullAttentionBlocks: vision.integers('fullAttentionBlocks'),
+    rmsNormEps: vision.positive('rmsNormEps'),
+  };
+}
+
+/** The adapter settings of a qwen2.5-vl manifest, checked field by field (`qwen25vlFamily.readSettings`). */
+export function qwen25vlSettings(manifest: ModelManifest): Qwen2VlAdapterSettings<Qwen25VlVisionConfig> {
+  return readQwenSettings(manifest, 'qwen2.5-vl', readQwen25VlVisionSettings);
 }
 
 /**
@@ -51,11 +59,11 @@ export function windowGeometryOf(manifest: ModelManifest): WindowGeometry {
  * math: smart resize, patches, grid_thw, M-RoPE extra), then the feeds put in
  * window order ({@link windowOrderedFeeds}).
  */
-export async function prepareQwen25VlImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages<Qwen2VlImagesExtra>> {
+export async function prepareQwen25VlImages(images: readonly RgbImageLike[], manifest: QwenManifest<Qwen25VlVisionConfig>): Promise<PreparedImages<Qwen2VlImagesExtra>> {
   const prepared = await prepareQwen2VlImages(images, manifest);
   if (images.length === 0) return prepared;
   const gridThw = prepared.extra?.gridThw ?? [];
-  const vision = windowGeometryOf(manifest);
+  const vision = manifest.adapter.vision;
   const data = (name: string) => (prepared.feeds[name] as Tensor).data;
   const ordered = windowOrderedFeeds(
     { pixelValues: data(VISION_IO.pixelValues) as Float32Array, positionIds: data(VISION_IO.positionIds) as BigInt64Array, segmentIds: data(VISION_IO.segmentIds) as BigInt64Array },

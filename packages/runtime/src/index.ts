@@ -57,10 +57,11 @@ export type { BatchRunOutput, DecoderBatchOptions, DecoderPromptRow, VarStepDiag
 export { BatchScheduler, SchedulerClosedError } from './batch-scheduler.js';
 export type { BatchSchedulerOptions, BatchSchedulerStats, ScheduledGenerateOptions, ScheduledPromptRow } from './batch-scheduler.js';
 export { MANIFEST_FILE, ModelDirectoryError, readManifest, writeManifest } from './model-manifest.js';
+export { ManifestSettings } from './manifest-settings.js';
 export type { ModelManifest, WeightQuantization } from './model-manifest.js';
 export { conversationMessages, layoutConversation } from './conversation.js';
 export type { ChatTurn, ConversationLayout } from './conversation.js';
-export { PIXEL_VALUES_FEED, gridPanel } from './model-family.js';
+export { PIXEL_VALUES_FEED, checkedManifest, gridPanel } from './model-family.js';
 export type {
   ConvertOptions,
   ConvertProgress,

@@ -49,6 +49,11 @@ export function gridPanel(view: RgbImageLike, rows: number, cols: number, first 
   return { view, rows, cols, tokens: Array.from({ length: rows * cols }, (_, k) => first + k), ...(label === undefined ? {} : { label }) };
 }
 
+/** `manifest` with its `adapter` section checked and typed by `family.readSettings`: what a loaded model holds. */
+export function checkedManifest<S>(family: ModelFamily<S, unknown>, manifest: ModelManifest): ModelManifest<S> {
+  return { ...manifest, adapter: family.readSettings(manifest) };
+}
+
 /** A prompt ready for the decoder. */
 export interface PreparedPrompt {
   /** Token ids with every image token expanded (the image token id at image positions). */
@@ -139,10 +144,19 @@ export interface FamilyFixtures {
  * What a model adapter (`@vasink/adapter-llava`, `@vasink/adapter-qwen2-vl`)
  * provides to the runtime: conversion, image preparation and prompt format,
  * and the facts the CLI and server print about it (help, errors) and the
- * fixtures its tests and benchmarks run on. `E`: what its `prepareImages`
- * tells its `preparePrompt` about the images (`PreparedImages.extra`).
+ * fixtures its tests and benchmarks run on.
+ *
+ * - `S`: its settings, the manifest's `adapter` section: `convert` writes
+ *   them, `readSettings` checks them when a model loads, and `prepareImages` /
+ *   `preparePrompt` receive the manifest typed with them (the runtime only
+ *   passes manifests that went through `readSettings`).
+ * - `E`: what its `prepareImages` tells its `preparePrompt` about the images
+ *   (`PreparedImages.extra`).
+ *
+ * A registry holds families as `ModelFamily` (both `unknown`); each family's
+ * own code sees its types without casts.
  */
-export interface ModelFamily<E = unknown> {
+export interface ModelFamily<S = unknown, E = unknown> {
   /** Family name stored in manifests and typed on the command line, e.g. `llava`. */
   readonly name: string;
   /** How people write it: `LLaVA-1.5`. */
@@ -155,9 +169,16 @@ export interface ModelFamily<E = unknown> {
   /** True when a checkpoint's `config.json` belongs to this family. */
   matches(hfConfig: Readonly<Record<string, unknown>>): boolean;
   /** Convert a checkpoint into a model directory; returns the manifest written. */
-  convert(options: ConvertOptions): Promise<ModelManifest>;
+  convert(options: ConvertOptions): Promise<ModelManifest<S>>;
+  /**
+   * Check the manifest's `adapter` section (read from disk: anything) and
+   * return it typed; throw `ModelDirectoryError` (or another input error)
+   * naming the first missing or invalid field and saying to convert again.
+   * Called once when a model loads.
+   */
+  readSettings(manifest: ModelManifest): S;
   /** Preprocess images into the vision graph's feeds. */
-  prepareImages(images: readonly RgbImageLike[], manifest: ModelManifest): Promise<PreparedImages<E>>;
+  prepareImages(images: readonly RgbImageLike[], manifest: ModelManifest<S>): Promise<PreparedImages<E>>;
   /**
    * Build the prompt of one question about the prepared images. `template`:
    * the family's default (the original evaluation format) or the checkpoint's
@@ -170,7 +191,7 @@ export interface ModelFamily<E = unknown> {
     system?: string;
     history?: readonly ChatTurn[];
     images: PreparedImages<E>;
-    manifest: ModelManifest;
+    manifest: ModelManifest<S>;
     tokenizer: Tokenizer;
     template: 'default' | 'chat';
   }): PreparedPrompt;

@@ -25,9 +25,11 @@ export interface WeightQuantization {
 
 /**
  * What `vasink convert` writes beside the graphs: everything the runtime needs
- * to run a converted model without the original checkpoint.
+ * to run a converted model without the original checkpoint. `S`: the family's
+ * settings in `adapter` — `unknown` as read from disk, the family's own type
+ * once its `readSettings` has checked them (what a loaded model holds).
  */
-export interface ModelManifest {
+export interface ModelManifest<S = unknown> {
   readonly format: 'vasink-model';
   readonly formatVersion: 1;
   /** Adapter family, e.g. `llava`, `qwen2-vl`. */
@@ -65,8 +67,8 @@ export interface ModelManifest {
     readonly eosTokenIds: readonly number[];
     readonly bosTokenId?: number;
   };
-  /** Family-specific settings (preprocessing, prompt format, ...). */
-  readonly adapter: Readonly<Record<string, unknown>>;
+  /** Family-specific settings (preprocessing, prompt format, ...), written by the family's `convert`, checked by its `readSettings`. */
+  readonly adapter: S;
   readonly source: { readonly path: string; readonly convertedAt: string; readonly producer: string };
 }
 

@@ -15,7 +15,7 @@ export const DEFAULT_QUANT_BLOCK_SIZE = 32;
 export const DEFAULT_QUANT_ACCURACY_LEVEL = 4;
 
 /** The manifest fields the writer fills in itself. */
-export type ManifestContent = Omit<ModelManifest, 'format' | 'formatVersion' | 'dtype' | 'quantization' | 'weights' | 'source'> & {
+export type ManifestContent<S = unknown> = Omit<ModelManifest<S>, 'format' | 'formatVersion' | 'dtype' | 'quantization' | 'weights' | 'source'> & {
   readonly source: Omit<ModelManifest['source'], 'convertedAt'>;
 };
 
@@ -146,10 +146,10 @@ export class ModelDirectoryWriter {
   }
 
   /** Close the weight file and write the manifest (last, so only a complete directory is loadable). */
-  async finish(content: ManifestContent): Promise<ModelManifest> {
+  async finish<S>(content: ManifestContent<S>): Promise<ModelManifest<S>> {
     this.close();
     const quantization = this.quantization();
-    const manifest: ModelManifest = {
+    const manifest: ModelManifest<S> = {
       format: 'vasink-model',
       formatVersion: 1,
       family: content.family,

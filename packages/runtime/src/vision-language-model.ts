@@ -9,7 +9,7 @@ import { type DecoderBatchOptions, DecoderBatch } from './decoder-batch.js';
 import type { GenerateOptions, GenerationEvent } from './generate.js';
 import type { ChatTurn } from './conversation.js';
 import type { DecoderStep } from './decoder-step.js';
-import { type ModelFamily, PIXEL_VALUES_FEED, type PreparedImages, type PreparedPrompt, type RgbImageLike } from './model-family.js';
+import { type ModelFamily, PIXEL_VALUES_FEED, checkedManifest, type PreparedImages, type PreparedPrompt, type RgbImageLike } from './model-family.js';
 import { assertMemoryFits, estimateModelMemory, fitBatchRows } from './memory-preflight.js';
 import { type ModelManifest, ModelDirectoryError, readManifest } from './model-manifest.js';
 import { type DecoderPromptRow, type VarStepDiagnostics, createOnnxDecoderStep } from './onnx-decoder-step.js';
@@ -153,6 +153,8 @@ export class VisionLanguageModel {
         family: manifest.family,
       });
     }
+    // The family's settings, checked once here: every later call gets them typed.
+    const settled = checkedManifest(family, manifest);
     const tokenizer = await loadTokenizer(dir);
     // The decoder decides the device (CUDA or the CPU fallback); the other graphs follow it.
     const decoderFile = options.decoder === 'diagnostic' ? manifest.graphs.decoderDiagnostics : manifest.graphs.decoder;
@@ -183,7 +185,7 @@ export class VisionLanguageModel {
       openGraph(dir, manifest.graphs.vision, decoder.device, options),
       openGraph(dir, manifest.graphs.embed, decoder.device, options),
     ]);
-    return new VisionLanguageModel(dir, manifest, family, tokenizer, decoder.device, { vision: vision.session, embed: embed.session, decoder: decoder.session }, { ...options, maxBatchRows });
+    return new VisionLanguageModel(dir, settled, family, tokenizer, decoder.device, { vision: vision.session, embed: embed.session, decoder: decoder.session }, { ...options, maxBatchRows });
   }
 
   /** D_sink in use: the override, else the manifest's; null when unknown. */
