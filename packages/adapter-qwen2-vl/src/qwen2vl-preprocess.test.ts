@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRgbImage, normalize } from '@vasink/image';
-import { goldenFixtures, maxAbsDiff } from '@vasink/image/testing';
+import { type RgbImage, createRgbImage, normalize } from '@vasink/image';
+import { float32FromBytes, fromBase64, goldenFixtures, maxAbsDiff } from '@vasink/image/testing';
 import { qwen2vlPreprocess, qwen2vlPreprocessImage } from './qwen2vl-preprocess.js';
 
 // Written by tooling/fixtures/image/make_fixtures.py (Pillow + a numpy Qwen2VLImageProcessor).
@@ -45,6 +46,50 @@ describe(`qwen2vlPreprocess equals Qwen2VLImageProcessor (slow, Pillow ${golden.
     expected.set(readFloat32(a.patches), 0);
     expected.set(readFloat32(b.patches), a.rows * a.cols);
     expect(maxAbsDiff(out.pixelValues.data, expected)).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+interface SizeCase {
+  width: number;
+  height: number;
+  resized: [number, number];
+  gridThw: [number, number, number];
+  tokens: number;
+  pixelsSha256: string;
+  patchSum: number;
+  sampleStride: number;
+  sample: string;
+}
+
+const sizes = readJson<{ minPixels: number; maxPixels: number; cases: SizeCase[] }>('qwen2vl-sizes-golden.json');
+
+/** The fixture script's source: (3x² + 5y² + 7xy + 85c + 11·⌊x/7⌋·⌊y/5⌋) mod 256. */
+function patternImage(width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = (3 * x * x + 5 * y * y + 7 * x * y + 85 * c + 11 * Math.floor(x / 7) * Math.floor(y / 5)) % 256;
+    }
+  }
+  return createRgbImage(width, height, data);
+}
+
+describe(`qwen2vlPreprocess on ${sizes.cases.length} sizes, aspect ratios up to 178 (Qwen2-VL and Qwen2.5-VL share this processor)`, () => {
+  it.each(sizes.cases)('$width x $height → $resized, $tokens tokens', (c) => {
+    const source = patternImage(c.width, c.height);
+    const options = { minPixels: sizes.minPixels, maxPixels: sizes.maxPixels };
+    const view = qwen2vlPreprocessImage(source, options);
+    expect([view.height, view.width]).toEqual(c.resized);
+    // Zero pixel difference: the resized uint8 image hashes as Pillow's.
+    expect(createHash('sha256').update(view.data).digest('hex')).toBe(c.pixelsSha256);
+    const out = qwen2vlPreprocess(source, options);
+    expect(out.gridThw).toEqual([c.gridThw]);
+    const [t, h, w] = c.gridThw;
+    expect((t * h * w) / 4).toBe(c.tokens);
+    const data = out.pixelValues.data;
+    const strided = data.filter((_, i) => i % c.sampleStride === 0);
+    expect(maxAbsDiff(strided, float32FromBytes(fromBase64(c.sample)))).toBeLessThanOrEqual(1e-4);
+    expect(Math.abs(data.reduce((sum, v) => sum + v, 0) - c.patchSum)).toBeLessThan(1e-6 * data.length);
   });
 });
 
