@@ -43,6 +43,10 @@ describe('vasink bench and generation timings on a tiny LLaVA checkpoint', () =>
     expect(record.prompt.naturalTokens).toBeGreaterThan(record.vision.imageTokens);
     expect(record.prompt.naturalTokens).toBeLessThanOrEqual(220);
     expect(record.bandwidth.bytesPerSecond).toBeGreaterThan(0);
+    // Two probes, before loading and after closing: the floor uses the higher.
+    const { beforeLoad, afterClose } = record.bandwidthProbes;
+    expect(record.bandwidth.bytesPerSecond).toBe(Math.max(beforeLoad.bytesPerSecond, afterClose.bytesPerSecond));
+    expect(record.bandwidth.method).toMatch(/the higher of probes before loading \([\d.]+ GB\/s on CPU\) and after closing \([\d.]+ GB\/s on CPU\)/);
     expect(record.bandwidth.matrixBytes).toBeLessThanOrEqual(16 * 2 ** 20);
     // The decoder's weights as stored: float32 here, within the model's one weights file.
     const weightsFile = (await readdir(model)).find((f) => f.endsWith('.bin'))!;
